@@ -1,0 +1,187 @@
+"""The model object of the public API: encode an image once, then predict masks from prompts.
+
+:class:`SegmentAnythingModel` holds what v1 and v2 share (checking prompts, the flow from an
+image to masks, saving); the version-specific steps (pre-processing, how prompts reach the
+decoder, choosing among candidate masks, upscaling) are small methods of the subclasses.
+
+Prompt rules (the official predictors leave these undefined):
+- at least one of points, box or mask_logits must be given, else :class:`PromptError`;
+- points are (x, y) pixels of the encoded image; ``point_labels`` defaults to all foreground;
+  a point outside the image (x < 0, x >= W, y < 0 or y >= H) raises :class:`PromptError`;
+- a box is (x0, y0, x1, y1) with x1 > x0 and y1 > y0, else :class:`PromptError`; a box that
+  reaches past the image is clipped to it, one wholly outside raises :class:`PromptError`.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import PromptError
+from .image_input import to_uint8_rgb
+
+LOW_RES_SIZE = 256
+"""Side of the low-resolution logits the decoder makes (4x the 64 x 64 feature grid at 1024)."""
+
+
+@dataclass
+class ImageEncoding:
+    """What ``encode_image`` returns and ``predict`` takes: the image features and the sizes
+    needed to map prompts in and masks out.
+
+    features_bchw: (1, C, h, w) image features (v2: with the "no memory" embedding added).
+    high_res_features: v2 only, the two finer feature maps, projected for the decoder.
+    image_size: (H, W) of the image given to ``encode_image``.
+    input_size: (h, w) of the resized image inside the model's square input, before padding.
+    """
+
+    features_bchw: torch.Tensor
+    high_res_features: tuple[torch.Tensor, torch.Tensor] | None
+    image_size: tuple[int, int]
+    input_size: tuple[int, int]
+
+
+@dataclass
+class Prediction:
+    """Masks for one set of prompts; K is 3 with ``multimask=True`` and 1 without.
+
+    masks: (K, H, W) bool at the image's own size. scores: (K,) predicted IoU.
+    logits: (K, 256, 256) low-resolution logits, to pass back as ``mask_logits``.
+    object_score: v2 only, the logit that the object is in the image at all (> 0: present).
+    """
+
+    masks: np.ndarray
+    scores: np.ndarray
+    logits: np.ndarray
+    object_score: float | None = None
+
+
+@dataclass
+class Prompts:
+    """Checked prompts as tensors: points (1, N, 2) in image pixels, labels (1, N), box (1, 4),
+    mask logits (1, 1, 256, 256); absent ones are None."""
+
+    points: torch.Tensor | None
+    labels: torch.Tensor | None
+    box: torch.Tensor | None
+    mask_logits: torch.Tensor | None
+
+
+class SegmentAnythingModel:
+    """A loaded SAM model with the official predictors' behaviour, behind one small API."""
+
+    version: str
+    size: str
+
+    def __init__(self, network: torch.nn.Module, size: str, device: torch.device) -> None:
+        self.network = network.eval().to(device)
+        self.size = size
+        self.device = device
+
+    # --- the public API -------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def encode_image(self, image) -> ImageEncoding:
+        """Encodes an (H, W) or (H, W, 3) image of any numeric dtype (see ``image_input``)."""
+        rgb = to_uint8_rgb(image)
+        return self._encode(rgb)
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        encoding: ImageEncoding,
+        points=None,
+        point_labels=None,
+        box=None,
+        mask_logits=None,
+        multimask: bool = True,
+    ) -> Prediction:
+        """Masks for the given prompts on an encoded image (prompt rules in the module doc)."""
+        prompts = self._check_prompts(encoding.image_size, points, point_labels, box, mask_logits)
+        logits_bkhw, scores_bk, object_score = self._decode(encoding, prompts, multimask)
+        masks = self._upscale(logits_bkhw, encoding) > 0
+        return Prediction(
+            masks=masks[0].cpu().numpy(),
+            scores=scores_bk[0].float().cpu().numpy(),
+            logits=logits_bkhw[0].float().cpu().numpy(),
+            object_score=object_score,
+        )
+
+    def save(self, path) -> None:
+        """Writes the weights and the architecture, so that ``load_model(path)`` rebuilds this
+        exact model (official checkpoints hold weights only)."""
+        payload = {
+            "model": {key: value.cpu() for key, value in self.network.state_dict().items()},
+            "sam_stack": {"format": 1, "version": self.version, "size": self.size, "architecture": self._architecture_dict()},
+        }
+        torch.save(payload, Path(path))
+
+    def __repr__(self) -> str:
+        return f"<SAM {self.version} {self.size} on {self.device}>"
+
+    # --- what each version does its own way ---------------------------------------------------
+
+    def _encode(self, rgb_hw3: np.ndarray) -> ImageEncoding:
+        raise NotImplementedError
+
+    def _decode(self, encoding: ImageEncoding, prompts: Prompts, multimask: bool):
+        """-> low-res logits (1, K, 256, 256), scores (1, K), object score or None."""
+        raise NotImplementedError
+
+    def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        """Low-res logits -> logits at the image's own size (B, K, H, W)."""
+        raise NotImplementedError
+
+    def _architecture_dict(self) -> dict:
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------------------
+
+    def _check_prompts(self, image_size, points, point_labels, box, mask_logits) -> Prompts:
+        height, width = image_size
+        if points is None and box is None and mask_logits is None:
+            raise PromptError("no prompt given; expected points, a box or mask_logits")
+        points_t = labels_t = box_t = mask_t = None
+        if points is not None:
+            xy = np.asarray(points, dtype=np.float64)
+            if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
+                raise PromptError(f"found points of shape {xy.shape}; expected (N, 2) pixel coordinates (x, y), N >= 1")
+            labels = np.ones(len(xy), dtype=np.int64) if point_labels is None else np.asarray(point_labels)
+            if labels.shape != (len(xy),):
+                raise PromptError(f"found point_labels of shape {labels.shape}; expected ({len(xy)},), one per point")
+            if not np.isin(labels, (0, 1)).all():
+                raise PromptError(f"found point labels {sorted(set(labels.tolist()))}; expected 1 (foreground) or 0 (background)")
+            outside = (xy[:, 0] < 0) | (xy[:, 0] >= width) | (xy[:, 1] < 0) | (xy[:, 1] >= height) | ~np.isfinite(xy).all(1)
+            if outside.any():
+                raise PromptError(
+                    f"found point(s) {xy[outside].tolist()} outside the {width} x {height} image; "
+                    f"expected 0 <= x < {width} and 0 <= y < {height}"
+                )
+            points_t = torch.as_tensor(xy)[None]
+            labels_t = torch.as_tensor(labels.astype(np.int64))[None]
+        elif point_labels is not None:
+            raise PromptError("found point_labels without points")
+        if box is not None:
+            box_t = torch.as_tensor(self._clip_box(box, width, height))[None]
+        if mask_logits is not None:
+            mask = np.asarray(mask_logits, dtype=np.float32)
+            if mask.shape not in ((LOW_RES_SIZE, LOW_RES_SIZE), (1, LOW_RES_SIZE, LOW_RES_SIZE)):
+                raise PromptError(
+                    f"found mask_logits of shape {mask.shape}; expected ({LOW_RES_SIZE}, {LOW_RES_SIZE}) "
+                    "low-resolution logits such as Prediction.logits[i]"
+                )
+            mask_t = torch.as_tensor(mask).reshape(1, 1, LOW_RES_SIZE, LOW_RES_SIZE)
+        return Prompts(points_t, labels_t, box_t, mask_t)
+
+    @staticmethod
+    def _clip_box(box, width: int, height: int) -> np.ndarray:
+        xyxy = np.asarray(box, dtype=np.float64).reshape(-1)
+        if xyxy.shape != (4,) or not np.isfinite(xyxy).all():
+            raise PromptError(f"found box {np.asarray(box).tolist()}; expected 4 finite numbers x0, y0, x1, y1")
+        x0, y0, x1, y1 = xyxy
+        if x1 <= x0 or y1 <= y0:
+            raise PromptError(f"found an empty box {xyxy.tolist()}; expected x1 > x0 and y1 > y0")
+        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+            raise PromptError(f"found box {xyxy.tolist()} wholly outside the {width} x {height} image")
+        return np.array([max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)])

@@ -1,0 +1,75 @@
+"""SAM v1 behind the public model API, matching the official ``SamPredictor`` step by step."""
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..common.mask_postprocessing import upscale_from_padded_input
+from ..segment_anything_model import ImageEncoding, Prompts, SegmentAnythingModel
+from .sam_v1 import SamV1
+
+# ImageNet statistics in 0-255 units, as the official ``Sam`` uses.
+PIXEL_MEAN = (123.675, 116.28, 103.53)
+PIXEL_STD = (58.395, 57.12, 57.375)
+
+
+def resized_shape(height: int, width: int, longest: int) -> tuple[int, int]:
+    """The (h, w) with the longest side equal to ``longest``, rounded half up as the official
+    ``ResizeLongestSide`` does."""
+    scale = longest / max(height, width)
+    return int(height * scale + 0.5), int(width * scale + 0.5)
+
+
+class SamV1Model(SegmentAnythingModel):
+    """SAM v1: the longest image side is resized to 1024, the rest padded with zeros."""
+
+    version = "v1"
+
+    def __init__(self, network: SamV1, size: str, device: torch.device) -> None:
+        super().__init__(network, size, device)
+        self.input_side = network.arch.image_size
+        self.pixel_mean = torch.tensor(PIXEL_MEAN, device=device).view(3, 1, 1)
+        self.pixel_std = torch.tensor(PIXEL_STD, device=device).view(3, 1, 1)
+        self.dense_pe = network.prompt_encoder.dense_positional_encoding()
+
+    def _encode(self, rgb_hw3: np.ndarray) -> ImageEncoding:
+        height, width = rgb_hw3.shape[:2]
+        input_h, input_w = resized_shape(height, width, self.input_side)
+        # PIL's bilinear filter on 8-bit data, as the official transform does: the features then
+        # match the official ones exactly, not just closely.
+        resized = np.asarray(Image.fromarray(rgb_hw3).resize((input_w, input_h), Image.BILINEAR))
+        image = torch.as_tensor(resized, device=self.device).permute(2, 0, 1)
+        normalised = (image - self.pixel_mean) / self.pixel_std
+        padded = torch.nn.functional.pad(normalised, (0, self.input_side - input_w, 0, self.input_side - input_h))
+        features = self.network.image_encoder(padded[None])
+        return ImageEncoding(features, None, (height, width), (input_h, input_w))
+
+    def _decode(self, encoding: ImageEncoding, prompts: Prompts, multimask: bool):
+        prompt_encoder = self.network.prompt_encoder
+        tokens = []
+        if prompts.points is not None:
+            points = self._to_input_pixels(prompts.points, encoding)
+            # The official encoder appends a padding token whenever no box is given.
+            tokens.append(prompt_encoder.embed_points(points, prompts.labels.to(self.device), pad=prompts.box is None))
+        if prompts.box is not None:
+            corners = self._to_input_pixels(prompts.box.reshape(1, 2, 2), encoding)
+            tokens.append(prompt_encoder.embed_boxes(corners.reshape(1, 4)))
+        sparse = torch.cat(tokens, dim=1) if tokens else torch.empty(1, 0, prompt_encoder.embed_dim, device=self.device)
+        mask = None if prompts.mask_logits is None else prompts.mask_logits.to(self.device)
+        dense = prompt_encoder.embed_masks(mask, batch_size=1)
+        out = self.network.mask_decoder(encoding.features_bchw, self.dense_pe, sparse, dense)
+        chosen = slice(1, None) if multimask else slice(0, 1)
+        return out.masks_bkhw[:, chosen], out.iou_bk[:, chosen], None
+
+    def _to_input_pixels(self, xy_bn2: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        """Image pixels -> pixels of the resized image, in float64 then float32 as the official
+        transform computes them in numpy."""
+        (height, width), (input_h, input_w) = encoding.image_size, encoding.input_size
+        scale = xy_bn2.new_tensor([input_w / width, input_h / height])
+        return (xy_bn2 * scale).to(torch.float32).to(self.device)
+
+    def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        return upscale_from_padded_input(logits_bkhw, self.input_side, encoding.input_size, encoding.image_size)
+
+    def _architecture_dict(self) -> dict:
+        return self.network.arch.to_dict()

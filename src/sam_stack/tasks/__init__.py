@@ -1,0 +1,1 @@
+"""Workflows on numpy arrays: prompts, automatic masks, propagation through stacks."""
