@@ -140,6 +140,8 @@ class SegmentAnythingModel:
 
     def _check_prompts(self, image_size, points, point_labels, box, mask_logits) -> Prompts:
         height, width = image_size
+        if points is None and point_labels is not None:
+            raise PromptError("found point_labels without points")
         if points is None and box is None and mask_logits is None:
             raise PromptError("no prompt given; expected points, a box or mask_logits")
         points_t = labels_t = box_t = mask_t = None
@@ -160,8 +162,6 @@ class SegmentAnythingModel:
                 )
             points_t = torch.as_tensor(xy)[None]
             labels_t = torch.as_tensor(labels.astype(np.int64))[None]
-        elif point_labels is not None:
-            raise PromptError("found point_labels without points")
         if box is not None:
             box_t = torch.as_tensor(self._clip_box(box, width, height))[None]
         if mask_logits is not None:
