@@ -6,21 +6,11 @@ needs a CUDA build of torch. When the real torchvision cannot be imported, the s
 put on the path before any test imports them.
 """
 
-import importlib
 import sys
 from pathlib import Path
 
-STANDINS = Path(__file__).parent / "reference_standins"
+sys.path.insert(0, str(Path(__file__).parent / "reference_standins"))
+from activate import activate  # noqa: E402
 
-
-def _real_torchvision_works() -> bool:
-    try:
-        importlib.import_module("torchvision")
-    except Exception:  # noqa: BLE001 - a broken wheel raises RuntimeError, not ImportError
-        sys.modules.pop("torchvision", None)
-        return False
-    return True
-
-
-if not _real_torchvision_works():
-    sys.path.insert(0, str(STANDINS))
+sys.path.pop(0)
+activate()

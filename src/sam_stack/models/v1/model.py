@@ -38,7 +38,7 @@ class SamV1Model(SegmentAnythingModel):
         # PIL's bilinear filter on 8-bit data, as the official transform does: the features then
         # match the official ones exactly, not just closely.
         resized = np.asarray(Image.fromarray(rgb_hw3).resize((input_w, input_h), Image.BILINEAR))
-        image = torch.as_tensor(resized, device=self.device).permute(2, 0, 1)
+        image = torch.from_numpy(resized.copy()).to(self.device).permute(2, 0, 1)
         normalised = (image - self.pixel_mean) / self.pixel_std
         padded = torch.nn.functional.pad(normalised, (0, self.input_side - input_w, 0, self.input_side - input_h))
         features = self.network.image_encoder(padded[None])

@@ -89,6 +89,13 @@ class HieraArchitecture:
             raise ValueError(f"q_pool must be in [0, {len(self.stages) - 1}], got {self.q_pool}")
         if not 0 <= self.scalp < len(self.stages):
             raise ValueError(f"scalp must be in [0, {len(self.stages) - 1}], got {self.scalp}")
+        for level in self.fpn_top_down_levels:
+            if level + 1 < len(self.stages) and (level + 1 > self.q_pool or self.q_stride != 2):
+                # The neck doubles the coarser level to add it, so it must be half the size.
+                raise ValueError(
+                    f"fpn_top_down_levels has level {level}, but stage {level + 1} is not half "
+                    f"its size (q_pool={self.q_pool}, q_stride={self.q_stride})"
+                )
         for index, spec in enumerate(self.block_specs()):
             if spec.q_stride and spec.dim == spec.dim_out:
                 # Only a widening block pools its shortcut (official code; dim_mul 1 cannot pool).
@@ -99,11 +106,6 @@ class HieraArchitecture:
                     f"block {index} pools queries by {spec.q_stride} inside windows of "
                     f"{spec.window_size}, which is not a multiple of the stride"
                 )
-
-    @property
-    def depth(self) -> int:
-        """Total number of blocks."""
-        return sum(self.stages)
 
     @property
     def stage_ends(self) -> tuple[int, ...]:
@@ -277,15 +279,19 @@ def hiera_architecture_from_state_dict(
             f"a Hiera encoder with {len(stages)} stages {stages} has no default window sizes; "
             "its architecture must be stored with the weights (HieraArchitecture.to_dict)"
         )
-    architecture = HieraArchitecture(
-        **read_from_tensors,
-        # Defaults of the official Hiera, which every official size shares: one head in the first
-        # stage, the official window sizes of the later stages, and one global-attention block,
-        # the last of the third stage (every official size has a global block there).
-        num_heads=1,
-        window_spec=(first_window, 4, 14, 7),
-        global_att_blocks=(sum(stages[:3]) - 1,),
-    )
+    try:
+        architecture = HieraArchitecture(
+            **read_from_tensors,
+            # The official Hiera constructor's defaults: one head in the first stage and windows
+            # of 4, 14 and 7 tokens in the later stages. Its default global blocks (12, 16, 20)
+            # suit one depth only, so one global block is placed where every official size has
+            # one: at the last block of the third stage.
+            num_heads=1,
+            window_spec=(first_window, 4, 14, 7),
+            global_att_blocks=(sum(stages[:3]) - 1,),
+        )
+    except ValueError as error:
+        raise CheckpointError(f"these Hiera weights do not make a usable encoder: {error}") from error
     if architecture.stage_channels != tuple(stage_dims):
         raise CheckpointError(
             f"the Hiera stages are {stage_dims} channels wide, which is not {embed_dim} multiplied "

@@ -16,6 +16,10 @@ from sam_stack.models.v2.windows import merge_windows, partition_windows
 
 def max_pool_bhwc(tokens_bhwc: torch.Tensor, stride: int) -> torch.Tensor:
     """(B, H, W, C) -> (B, H // stride, W // stride, C), the maximum of each stride x stride cell."""
+    # Seen as (B, C, H, W), a dense (B, H, W, C) tensor is "channels last", which max_pool2d reads
+    # fast; a strided slice (the queries inside the qkv output) takes a path several times slower
+    # than making it dense first.
+    tokens_bhwc = tokens_bhwc.contiguous()
     pooled_bchw = F.max_pool2d(tokens_bhwc.permute(0, 3, 1, 2), kernel_size=stride, stride=stride)
     return pooled_bchw.permute(0, 2, 3, 1)
 

@@ -2,7 +2,8 @@
 
 Both are standalone modules whose state-dict keys are the official ones under ``memory_encoder.``
 and ``memory_attention.``. The memory bank itself is not a module: the caller keeps the memories
-and object pointers and hands them to :class:`MemoryFusion` (see ``DESIGN.md``).
+and object pointers, turns them into a token sequence with :mod:`.memory_sequence`, and hands
+that to :class:`MemoryFusion` (see ``DESIGN.md``).
 """
 
 from .architecture import (
@@ -14,6 +15,7 @@ from .architecture import (
 )
 from .memory_encoder import MemoryEncoder
 from .memory_fusion import MemoryFusion, MemoryFusionLayer
+from .memory_sequence import object_pointer_tokens, sine_encoding_1d, spatial_memory_tokens
 from .new_memory import add_no_object_embedding, encode_new_memory, mask_logits_to_memory_input
 from .rotary import AxialRotaryEncoding, rotate
 from .rotary_attention import RotaryAttention
@@ -32,5 +34,8 @@ __all__ = [
     "encode_new_memory",
     "mask_logits_to_memory_input",
     "memory_architecture_from_state_dict",
+    "object_pointer_tokens",
     "rotate",
+    "sine_encoding_1d",
+    "spatial_memory_tokens",
 ]

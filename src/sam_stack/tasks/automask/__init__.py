@@ -1,0 +1,34 @@
+"""Building blocks of the automatic mask generator ("segment everything"), as pure functions.
+
+Each matches the official ``segment_anything`` / ``sam2`` helper of the same name (see each
+docstring for the few documented differences); the generator composes them.
+"""
+
+from .boxes import batched_mask_to_box, box_area, box_xyxy_to_xywh, is_box_near_crop_edge
+from .crops import generate_crop_boxes, uncrop_boxes_xyxy, uncrop_masks, uncrop_points
+from .grid import build_all_layer_point_grids, build_point_grid, scale_points_to_crop
+from .nms import batched_nms, nms
+from .records import mask_record
+from .regions import clean_small_regions, postprocess_small_regions, remove_small_regions
+from .stability import calculate_stability_score
+
+__all__ = [
+    "batched_mask_to_box",
+    "batched_nms",
+    "box_area",
+    "box_xyxy_to_xywh",
+    "build_all_layer_point_grids",
+    "build_point_grid",
+    "calculate_stability_score",
+    "clean_small_regions",
+    "generate_crop_boxes",
+    "is_box_near_crop_edge",
+    "mask_record",
+    "nms",
+    "postprocess_small_regions",
+    "remove_small_regions",
+    "scale_points_to_crop",
+    "uncrop_boxes_xyxy",
+    "uncrop_masks",
+    "uncrop_points",
+]
