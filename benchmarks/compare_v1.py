@@ -29,15 +29,17 @@ import sam_stack  # noqa: E402
 from official_v1 import OFFICIAL_VITS, build_official_sam, save_official_checkpoint  # noqa: E402
 
 
-def seconds(fn, repeats: int) -> float:
-    """Median wall time of ``repeats`` calls after one warm-up call."""
-    fn()
-    times = []
+def paired_seconds(official, ours, repeats: int) -> tuple[float, float]:
+    """Median wall times of the two callables, run alternately after one warm-up call each, so
+    that a machine busy with other work slows both alike."""
+    official(), ours()
+    times = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, record in zip((official, ours), times):
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main(argv=None) -> None:
@@ -60,12 +62,11 @@ def main(argv=None) -> None:
     points, labels = np.array([[width * 0.4, height * 0.5], [width * 0.7, height * 0.3]]), np.array([1, 0])
 
     with torch.inference_mode():
-        encode_official = seconds(lambda: predictor.set_image(image), args.repeats)
-    encode_ours = seconds(lambda: ours.encode_image(image), args.repeats)
-    encoding = ours.encode_image(image)
-    with torch.inference_mode():
-        decode_official = seconds(lambda: predictor.predict(points, labels), 10 * args.repeats)
-    decode_ours = seconds(lambda: ours.predict(encoding, points, labels), 10 * args.repeats)
+        encode_official, encode_ours = paired_seconds(lambda: predictor.set_image(image), lambda: ours.encode_image(image), args.repeats)
+        encoding = ours.encode_image(image)
+        decode_official, decode_ours = paired_seconds(
+            lambda: predictor.predict(points, labels), lambda: ours.predict(encoding, points, labels), 10 * args.repeats
+        )
 
     print(f"SAM v1 {args.size}, {height}x{width} image, CPU threads: {torch.get_num_threads()}, torch {torch.__version__}")
     print(f"{'step':<28}{'official':>12}{'ours':>12}{'ours/official':>16}")

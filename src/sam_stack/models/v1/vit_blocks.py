@@ -5,6 +5,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..common.mlp import FeedForward
+from ..common.windows import merge_windows, partition_windows
 from .relative_position import relative_position_bias
 
 
@@ -36,27 +37,6 @@ class GridAttention(nn.Module):
         return self.proj(out)
 
 
-def split_windows(tokens_bhwc: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """(B, H, W, C) -> (B * nH * nW, window, window, C), zero-padding H and W up to multiples of
-    ``window``; also returns the padded size."""
-    batch, height, width, channels = tokens_bhwc.shape
-    pad_h, pad_w = -height % window, -width % window
-    if pad_h or pad_w:
-        tokens_bhwc = F.pad(tokens_bhwc, (0, 0, 0, pad_w, 0, pad_h))
-    padded = (height + pad_h, width + pad_w)
-    windows = tokens_bhwc.view(batch, padded[0] // window, window, padded[1] // window, window, channels)
-    return windows.permute(0, 1, 3, 2, 4, 5).reshape(-1, window, window, channels), padded
-
-
-def merge_windows(windows: torch.Tensor, window: int, padded: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
-    """Inverse of :func:`split_windows`: back to (B, H, W, C), padding removed."""
-    rows, cols = padded[0] // window, padded[1] // window
-    channels = windows.shape[-1]
-    grid = windows.view(-1, rows, cols, window, window, channels).permute(0, 1, 3, 2, 4, 5)
-    grid = grid.reshape(-1, padded[0], padded[1], channels)
-    return grid[:, : size[0], : size[1]]
-
-
 class ViTBlock(nn.Module):
     """Pre-norm transformer block; attention runs within ``window`` x ``window`` windows, or over
     the whole grid when ``window`` is 0."""
@@ -72,9 +52,8 @@ class ViTBlock(nn.Module):
     def forward(self, tokens_bhwc: torch.Tensor) -> torch.Tensor:
         x = self.norm1(tokens_bhwc)
         if self.window:
-            size = x.shape[1:3]
-            windows, padded = split_windows(x, self.window)
-            x = merge_windows(self.attn(windows), self.window, padded, size)
+            windows, padded = partition_windows(x, self.window)
+            x = merge_windows(self.attn(windows), padded, x.shape[1:3])
         else:
             x = self.attn(x)
         tokens_bhwc = tokens_bhwc + x

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sam_stack.models.common.mlp import MLP
 from sam_stack.models.v2.architecture import MLP_RATIO, HieraBlockSpec
-from sam_stack.models.v2.windows import merge_windows, partition_windows
+from sam_stack.models.common.windows import merge_windows, partition_windows
 
 
 def max_pool_bhwc(tokens_bhwc: torch.Tensor, stride: int) -> torch.Tensor:
@@ -22,17 +23,6 @@ def max_pool_bhwc(tokens_bhwc: torch.Tensor, stride: int) -> torch.Tensor:
     tokens_bhwc = tokens_bhwc.contiguous()
     pooled_bchw = F.max_pool2d(tokens_bhwc.permute(0, 3, 1, 2), kernel_size=stride, stride=stride)
     return pooled_bchw.permute(0, 2, 3, 1)
-
-
-class HieraMLP(nn.Module):
-    """Linear -> GELU -> linear, under the official keys ``layers.0`` and ``layers.1``."""
-
-    def __init__(self, dim: int, hidden_dim: int) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(dim, hidden_dim), nn.Linear(hidden_dim, dim)])
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.layers[1](F.gelu(self.layers[0](tokens)))
 
 
 class MultiScaleAttention(nn.Module):
@@ -82,7 +72,7 @@ class MultiScaleBlock(nn.Module):
         self.norm1 = nn.LayerNorm(spec.dim, eps=1e-6)
         self.attn = MultiScaleAttention(spec.dim, spec.dim_out, spec.num_heads, spec.q_stride)
         self.norm2 = nn.LayerNorm(spec.dim_out, eps=1e-6)
-        self.mlp = HieraMLP(spec.dim_out, int(spec.dim_out * MLP_RATIO))
+        self.mlp = MLP(spec.dim_out, int(spec.dim_out * MLP_RATIO), spec.dim_out, 2, activation=nn.GELU)
         self.proj = nn.Linear(spec.dim, spec.dim_out) if spec.dim != spec.dim_out else None
 
     def forward(self, tokens_bhwc: torch.Tensor) -> torch.Tensor:
