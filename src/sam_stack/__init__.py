@@ -2,6 +2,19 @@
 
 from . import errors
 from .models import ImageEncoding, Prediction, SegmentAnythingModel, load_model
+from .models.catalog import list_models
+from .tasks.automask import generate_labels_stack, generate_masks, iter_masks, masks_to_labels
 
 __version__ = "0.1.0"
-__all__ = ["ImageEncoding", "Prediction", "SegmentAnythingModel", "errors", "load_model"]
+__all__ = [
+    "ImageEncoding",
+    "Prediction",
+    "SegmentAnythingModel",
+    "errors",
+    "generate_labels_stack",
+    "generate_masks",
+    "iter_masks",
+    "list_models",
+    "load_model",
+    "masks_to_labels",
+]

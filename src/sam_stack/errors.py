@@ -23,3 +23,7 @@ class PromptError(SamStackError):
 
 class UnsupportedModelError(SamStackError):
     """A valid model asked to do something its version cannot do (e.g. a v1 model asked to propagate)."""
+
+
+class DownloadError(SamStackError):
+    """A model file that could not be fetched (offline, server error) or whose checksum is wrong."""

@@ -2,12 +2,15 @@
 
 import torch
 
-from ..errors import CheckpointError, UnsupportedModelError
+from ..errors import CheckpointError
 from .checkpoint import Checkpoint, describe_mismatch, detect_version, read_checkpoint
 from .segment_anything_model import SegmentAnythingModel
 from .v1.architecture import VitArchitecture, vit_architecture_from_state_dict
 from .v1.model import SamV1Model
 from .v1.sam_v1 import SamV1
+from .v2.model import SamV2Model
+from .v2.model_architecture import SamV2Architecture, samv2_architecture_from_state_dict
+from .v2.sam_v2 import SamV2
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -22,19 +25,17 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def load_model(source, device: str | torch.device = "auto") -> SegmentAnythingModel:
-    """Loads an official SAM v1 checkpoint or a file written by ``model.save``.
+    """Loads an official SAM v1, SAM2 or SAM2.1 checkpoint, or a file written by ``model.save``.
 
     Version and size are read from the weights. Errors a user can cause raise
-    :class:`~sam_stack.errors.CheckpointError` (or ``UnsupportedModelError``) with a message
-    saying what was found and what was expected.
+    :class:`~sam_stack.errors.CheckpointError` with a message saying what was found and what
+    was expected.
     """
     checkpoint = read_checkpoint(source)
     version = detect_version(checkpoint.state_dict)
-    if version != "v1":
-        raise UnsupportedModelError(
-            f"{checkpoint.path} holds a SAM {version} model; this version of sam_stack loads SAM v1 models only"
-        )
-    return _build_v1(checkpoint, resolve_device(device))
+    if version == "v1":
+        return _build_v1(checkpoint, resolve_device(device))
+    return _build_v2(checkpoint, resolve_device(device))
 
 
 def _build_v1(checkpoint: Checkpoint, device: torch.device) -> SamV1Model:
@@ -46,6 +47,17 @@ def _build_v1(checkpoint: Checkpoint, device: torch.device) -> SamV1Model:
     network = SamV1(arch)
     _load_weights(network, checkpoint)
     return SamV1Model(network, size, device)
+
+
+def _build_v2(checkpoint: Checkpoint, device: torch.device) -> SamV2Model:
+    if checkpoint.metadata is not None:
+        arch = SamV2Architecture.from_dict(checkpoint.metadata["architecture"])
+        size = checkpoint.metadata["size"]
+    else:
+        arch, size = samv2_architecture_from_state_dict(checkpoint.state_dict)
+    network = SamV2(arch)
+    _load_weights(network, checkpoint)
+    return SamV2Model(network, size, device)
 
 
 def _load_weights(network: torch.nn.Module, checkpoint: Checkpoint) -> None:

@@ -88,6 +88,13 @@ class SegmentAnythingModel:
         return self._encode(rgb)
 
     @torch.inference_mode()
+    def encode_images(self, images) -> list[ImageEncoding]:
+        """Encodes several images (each as ``encode_image`` takes them, of any sizes) in one pass
+        of the image encoder, which is faster on a GPU; the encodings are those ``encode_image``
+        gives, up to float rounding. The whole batch is in memory at once: pass a few at a time."""
+        return self._encode_batch([to_uint8_rgb(image) for image in images])
+
+    @torch.inference_mode()
     def predict(
         self,
         encoding: ImageEncoding,
@@ -104,9 +111,41 @@ class SegmentAnythingModel:
         return Prediction(
             masks=masks[0].cpu().numpy(),
             scores=scores_bk[0].float().cpu().numpy(),
-            logits=logits_bkhw[0].float().cpu().numpy(),
+            logits=self._returned_logits(logits_bkhw, encoding)[0].float().cpu().numpy(),
             object_score=object_score,
         )
+
+    @torch.inference_mode()
+    def decode_point_batch(
+        self, encoding: ImageEncoding, points_b2, multimask: bool = True, mask_logits_b1hw=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decodes B prompts of one foreground point each in one decoder call, as the official
+        automatic mask generators do. The last bits of the outputs can depend on B, so callers
+        after the official numbers batch as those do (``points_per_batch``, 64 by default).
+
+        points_b2: (B, 2) (x, y) pixels of the encoded image, a numpy array or tensor; float64 as
+            the generators' grids are (each version rounds them as its official generator does).
+            Unlike ``predict``, the points are not checked: callers pass grid points inside the image.
+        mask_logits_b1hw: optional (B, 1, h, w) low-resolution logits, one mask prompt per point
+            (SAM2's mask-to-mask refinement), in the decoder's own low-res size.
+        Returns (low-res logits (B, K, h, w), unclamped; predicted IoU (B, K)), on the model's
+        device; K is 3 with ``multimask=True`` and 1 without, chosen as ``predict`` chooses.
+        """
+        points = torch.as_tensor(points_b2)
+        mask = None if mask_logits_b1hw is None else torch.as_tensor(mask_logits_b1hw)
+        return self._decode_point_batch(encoding, points, mask, multimask)
+
+    def upscale_logits(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        """Low-res logits (B, K, h, w) -> logits at the encoded image's own size (B, K, H, W),
+        exactly as ``predict`` makes its masks (threshold them at 0)."""
+        return self._upscale(logits_bkhw, encoding)
+
+    def upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """How ``upscale_logits`` works, for code that upscales only part of a mask: a list of
+        (size, kept) pairs, each a bilinear resize (``align_corners=False``) of the previous result
+        to ``size`` (h, w), of which the top-left ``kept`` (h, w) is kept. The last ``kept`` is
+        the image's (H, W). Following the steps with ``F.interpolate`` gives ``upscale_logits``."""
+        return self._upscale_steps(encoding)
 
     def save(self, path) -> None:
         """Writes the weights and the architecture, so that ``load_model(path)`` rebuilds this
@@ -125,6 +164,10 @@ class SegmentAnythingModel:
     def _encode(self, rgb_hw3: np.ndarray) -> ImageEncoding:
         raise NotImplementedError
 
+    def _encode_batch(self, rgbs_hw3: list[np.ndarray]) -> list[ImageEncoding]:
+        """One encoder pass for several images; versions that do not batch encode one by one."""
+        return [self._encode(rgb) for rgb in rgbs_hw3]
+
     def _decode(self, encoding: ImageEncoding, prompts: Prompts, multimask: bool):
         """-> low-res logits (1, K, 256, 256), scores (1, K), object score or None."""
         raise NotImplementedError
@@ -132,6 +175,30 @@ class SegmentAnythingModel:
     def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
         """Low-res logits -> logits at the image's own size (B, K, H, W)."""
         raise NotImplementedError
+
+    def _decode_point_batch(
+        self, encoding: ImageEncoding, points_b2: torch.Tensor, mask_logits_b1hw: torch.Tensor | None, multimask: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batched decoder call of the automatic mask generator (see ``decode_point_batch``).
+
+        Each of the B prompts is one foreground point (label 1) plus the padding token, and
+        optionally a mask prompt, decoded against the one encoded image. Points arrive as given
+        (float64 for a numpy grid) and must be rounded as the version's official generator rounds
+        them: v1 scales them to the resized input and shifts them to pixel centres in float64, then
+        encodes in float32; v2 casts them to float32 first. Returns (B, K, h, w) raw logits (not
+        clamped: the generator upscales these) and (B, K) IoU, K chosen as ``_decode`` chooses.
+        """
+        raise NotImplementedError
+
+    def _upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """The (size, kept) resize steps of ``_upscale`` (see ``upscale_steps``), e.g. v2's single
+        resize is ``[(image_size, image_size)]``."""
+        raise NotImplementedError
+
+    def _returned_logits(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        """The decoder's low-res logits -> ``Prediction.logits`` (B, K, 256, 256); as they are
+        unless a version says otherwise (v2 clamps them, as its official predictor does)."""
+        return logits_bkhw
 
     def _architecture_dict(self) -> dict:
         raise NotImplementedError

@@ -2,7 +2,6 @@
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 
 class FeedForward(nn.Module):
@@ -19,10 +18,12 @@ class FeedForward(nn.Module):
 
 
 class MLP(nn.Module):
-    """``num_layers`` linear layers with ReLU between them (keys layers.0 ... layers.N-1).
+    """``num_layers`` linear layers with an activation (ReLU by default) between them
+    (keys layers.0 ... layers.N-1; the activation has no weights).
 
     Used for the hypernetworks that turn mask tokens into mask weights, the IoU head and, in v2,
-    the object-score and object-pointer heads.
+    the object-score and object-pointer heads (ReLU), and the feed-forward of the Hiera blocks
+    (two layers, GELU).
     """
 
     def __init__(
@@ -32,11 +33,13 @@ class MLP(nn.Module):
         out_dim: int,
         num_layers: int,
         sigmoid_output: bool = False,
+        activation: type[nn.Module] = nn.ReLU,
     ) -> None:
         super().__init__()
         dims_in = [in_dim] + [hidden_dim] * (num_layers - 1)
         dims_out = [hidden_dim] * (num_layers - 1) + [out_dim]
         self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(dims_in, dims_out))
+        self.act = activation()
         self.sigmoid_output = sigmoid_output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -44,5 +47,5 @@ class MLP(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < last:
-                x = F.relu(x)
+                x = self.act(x)
         return torch.sigmoid(x) if self.sigmoid_output else x

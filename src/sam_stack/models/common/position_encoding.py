@@ -24,9 +24,13 @@ class RandomFourierPositionEncoding(nn.Module):
         return torch.cat([torch.sin(projected), torch.cos(projected)], dim=-1)
 
     def encode_pixels(self, xy: torch.Tensor, width: int, height: int) -> torch.Tensor:
-        """(..., 2) positions in pixels of a ``width`` x ``height`` input -> (..., 2F) features."""
+        """(..., 2) positions in pixels of a ``width`` x ``height`` input -> (..., 2F) features.
+
+        Positions may be float64 (SAM v1's automatic mask generator keeps its grid in float64):
+        they are normalised in their own dtype, then encoded in the projection's dtype.
+        """
         scale = xy.new_tensor([width, height])
-        return self.encode(xy / scale)
+        return self.encode((xy / scale).to(self.positional_encoding_gaussian_matrix.dtype))
 
     def grid(self, height: int, width: int) -> torch.Tensor:
         """Encodings of the centres of a ``height`` x ``width`` grid of cells -> (2F, H, W)."""

@@ -33,6 +33,19 @@ class SamV1Model(SegmentAnythingModel):
         self.dense_pe = network.prompt_encoder.dense_positional_encoding()
 
     def _encode(self, rgb_hw3: np.ndarray) -> ImageEncoding:
+        return self._encode_batch([rgb_hw3])[0]
+
+    def _encode_batch(self, rgbs_hw3: list[np.ndarray]) -> list[ImageEncoding]:
+        inputs, input_sizes = zip(*(self._model_input(rgb) for rgb in rgbs_hw3))
+        features = self.network.image_encoder(torch.stack(inputs))
+        # A copy per image, so that an encoding kept alone does not hold the whole batch's memory.
+        return [
+            ImageEncoding(features[i : i + 1].clone(), None, rgb.shape[:2], input_hw)
+            for i, (rgb, input_hw) in enumerate(zip(rgbs_hw3, input_sizes))
+        ]
+
+    def _model_input(self, rgb_hw3: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The normalised, zero-padded (3, S, S) encoder input and the (h, w) of the image in it."""
         height, width = rgb_hw3.shape[:2]
         input_h, input_w = resized_shape(height, width, self.input_side)
         # PIL's bilinear filter on 8-bit data, as the official transform does: the features then
@@ -41,8 +54,7 @@ class SamV1Model(SegmentAnythingModel):
         image = torch.from_numpy(resized.copy()).to(self.device).permute(2, 0, 1)
         normalised = (image - self.pixel_mean) / self.pixel_std
         padded = torch.nn.functional.pad(normalised, (0, self.input_side - input_w, 0, self.input_side - input_h))
-        features = self.network.image_encoder(padded[None])
-        return ImageEncoding(features, None, (height, width), (input_h, input_w))
+        return padded, (input_h, input_w)
 
     def _decode(self, encoding: ImageEncoding, prompts: Prompts, multimask: bool):
         prompt_encoder = self.network.prompt_encoder
@@ -61,6 +73,24 @@ class SamV1Model(SegmentAnythingModel):
         chosen = slice(1, None) if multimask else slice(0, 1)
         return out.masks_bkhw[:, chosen], out.iou_bk[:, chosen], None
 
+    def _decode_point_batch(
+        self, encoding: ImageEncoding, points_b2: torch.Tensor, mask_logits_b1hw: torch.Tensor | None, multimask: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        (height, width), (input_h, input_w) = encoding.image_size, encoding.input_size
+        # The official generator keeps its float64 grid in float64 through the resize and the shift
+        # to pixel centres; the position encoding rounds to float32 after that. MPS has no float64.
+        dtype = torch.float32 if self.device.type == "mps" else torch.float64
+        scale = torch.tensor([input_w / width, input_h / height], dtype=torch.float64)
+        points_b12 = (points_b2.to(torch.float64) * scale).to(dtype).to(self.device)[:, None]
+        labels_b1 = torch.ones(len(points_b2), 1, dtype=torch.int64, device=self.device)
+        prompt_encoder = self.network.prompt_encoder
+        sparse = prompt_encoder.embed_points(points_b12, labels_b1, pad=True)
+        mask = None if mask_logits_b1hw is None else mask_logits_b1hw.to(self.device, torch.float32)
+        dense = prompt_encoder.embed_masks(mask, batch_size=len(points_b2))
+        out = self.network.mask_decoder(encoding.features_bchw, self.dense_pe, sparse, dense)
+        chosen = slice(1, None) if multimask else slice(0, 1)
+        return out.masks_bkhw[:, chosen], out.iou_bk[:, chosen]
+
     def _to_input_pixels(self, xy_bn2: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
         """Image pixels -> pixels of the resized image, in float64 then float32 as the official
         transform computes them in numpy."""
@@ -70,6 +100,10 @@ class SamV1Model(SegmentAnythingModel):
 
     def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
         return upscale_from_padded_input(logits_bkhw, self.input_side, encoding.input_size, encoding.image_size)
+
+    def _upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        side = self.input_side
+        return [((side, side), encoding.input_size), (encoding.image_size, encoding.image_size)]
 
     def _architecture_dict(self) -> dict:
         return self.network.arch.to_dict()

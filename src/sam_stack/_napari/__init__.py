@@ -1,0 +1,1 @@
+"""The napari plugin: the only part of sam_stack that imports napari, qtpy or magicgui."""

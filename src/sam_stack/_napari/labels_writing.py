@@ -1,0 +1,115 @@
+"""Writing objects into a Labels layer so that napari's undo (Ctrl+Z) takes them back.
+
+Every write goes through ``Labels.data_setitem``, which records what it replaces in the layer's
+undo history; writes grouped in ``Labels.block_history`` are undone in one step.
+
+Other objects are safe unless ``overwrite`` is set: a pixel that already belongs to another
+object keeps it. Long runs (propagation, segmenting every plane) write plane by plane as results
+arrive, through ``StagedLabelsEdit``, which can still put everything back if the run is
+cancelled, and otherwise records the whole run as one undo step.
+"""
+
+import numpy as np
+
+from ..errors import SamStackError
+
+
+def next_free_label(layer) -> int:
+    """One more than the largest label in the layer (1 for an empty layer)."""
+    return int(np.max(layer.data)) + 1 if layer.data.size else 1
+
+
+def check_label_fits(layer, label: int) -> None:
+    limit = np.iinfo(layer.data.dtype).max
+    if label > limit:
+        raise SamStackError(
+            f"label {label} does not fit into layer '{layer.name}' of dtype {layer.data.dtype} (at most {limit})"
+        )
+
+
+def paint_mask(plane: np.ndarray, mask: np.ndarray, label: int, overwrite: bool) -> np.ndarray:
+    """``plane`` with ``label`` written where ``mask`` is set and the pixel is free (background or
+    already ``label``), or everywhere in ``mask`` with ``overwrite``."""
+    writable = mask if overwrite else mask & ((plane == 0) | (plane == label))
+    painted = plane.copy()
+    painted[writable] = label
+    return painted
+
+
+def paint_tracked_objects(plane: np.ndarray, masks: dict, overwrite: bool) -> np.ndarray:
+    """``plane`` with each tracked object (id -> mask) replaced by its new mask.
+
+    An object's old pixels on the plane are cleared first: a new propagation result supersedes
+    the previous one rather than adding to it.
+    """
+    painted = plane.copy()
+    for object_id, mask in masks.items():
+        painted[painted == object_id] = 0
+        painted = paint_mask(painted, np.asarray(mask, dtype=bool), object_id, overwrite)
+    return painted
+
+
+def paint_new_objects(plane: np.ndarray, objects: np.ndarray, first_label: int, overwrite: bool) -> tuple[np.ndarray, int]:
+    """``plane`` with every object of ``objects`` (a label image, 0 = none) added under new labels
+    from ``first_label`` on; returns it and the next free label."""
+    painted = plane.copy()
+    label = first_label
+    for object_id in np.unique(objects[objects > 0]):
+        painted = paint_mask(painted, objects == object_id, label, overwrite)
+        label += 1
+    return painted, label
+
+
+def write_plane(layer, index: tuple[int, ...], new_plane: np.ndarray) -> int:
+    """Writes one plane as one undo step; returns how many pixels changed."""
+    with layer.block_history():
+        return _record_plane_change(layer, index, np.asarray(layer.data[index]), new_plane)
+
+
+def _record_plane_change(layer, index, old_plane, new_plane) -> int:
+    rows, cols = np.nonzero(old_plane != new_plane)
+    if len(rows) == 0:
+        return 0
+    indices = tuple(np.full(len(rows), position) for position in index) + (rows, cols)
+    layer.data_setitem(indices, new_plane[rows, cols])
+    return len(rows)
+
+
+class StagedLabelsEdit:
+    """Planes written straight into a Labels layer while a long run goes on.
+
+    ``write`` shows a plane at once and remembers what it replaced; ``cancel`` puts every plane
+    back as it was; ``commit`` turns all the writes into one undo step.
+    """
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self._originals: dict[tuple[int, ...], np.ndarray] = {}
+
+    def plane(self, index: tuple[int, ...]) -> np.ndarray:
+        return np.asarray(self.layer.data[index])
+
+    def write(self, index: tuple[int, ...], new_plane: np.ndarray) -> None:
+        if index not in self._originals:
+            self._originals[index] = np.array(self.layer.data[index], copy=True)
+        self.layer.data[index] = new_plane
+        self.layer.refresh()
+
+    def cancel(self) -> None:
+        for index, original in self._originals.items():
+            self.layer.data[index] = original
+        self._originals.clear()
+        self.layer.refresh()
+
+    def commit(self) -> int:
+        """Records every staged plane in the undo history, as one step; returns the pixels changed."""
+        changed = 0
+        with self.layer.block_history():
+            for index, original in self._originals.items():
+                new_plane = self.plane(index).copy()
+                # data_setitem records the values it replaces: put the originals back first.
+                self.layer.data[index] = original
+                changed += _record_plane_change(self.layer, index, original, new_plane)
+        self._originals.clear()
+        self.layer.refresh()
+        return changed

@@ -1,0 +1,66 @@
+"""The official ``SAM2VideoPredictor`` with random weights, fed exactly the frames we encode.
+
+The predictor is built as ``sam2.build_sam.build_sam2_video_predictor`` builds it (its hydra
+overrides: dynamic multimask fallback, binarised click masks for memories, ``fill_hole_area=8``),
+optionally shrunk like ``official_v2.SMALL_OVERRIDES``, at any input side, and re-randomised as
+``official_v2.randomise_`` does. The object-score head gets a positive bias so that the random
+network sees the object on most frames (with zero mean scores it would drop it half the time).
+
+``init_state`` only reads videos from JPEG folders or mp4 files, whose decoding and resizing
+(PIL, bicubic) differ from ours; :func:`official_state` hands it our own preprocessed frames
+instead, so that both sides start from identical tensors.
+"""
+
+from unittest import mock
+
+import numpy as np
+import torch
+
+from official_v2 import CONFIG_FILES, SMALL_OVERRIDES, randomise_
+from sam_stack.models.image_input import to_uint8_rgb
+from sam_stack.models.v2.preprocessing import to_model_input
+
+
+def build_official_video_predictor(
+    version: str = "v2.1",
+    size: str = "tiny",
+    seed: int = 0,
+    small: bool = True,
+    image_size: int = 1024,
+    object_score_bias: float = 5.0,
+):
+    """The official ``SAM2VideoPredictor`` with random weights, in eval mode on the CPU.
+
+    Built with ``non_overlap_masks=True``, the official form of the overlap rule the tracker
+    applies (the predictor's own default leaves overlaps in its outputs).
+    """
+    from sam2.build_sam import build_sam2_video_predictor
+
+    overrides = (SMALL_OVERRIDES if small else []) + [f"++model.image_size={image_size}", "++model.non_overlap_masks=true"]
+    predictor = build_sam2_video_predictor(CONFIG_FILES[version, size], ckpt_path=None, device="cpu", hydra_overrides_extra=overrides)
+    randomise_(predictor, seed)
+    with torch.no_grad():
+        predictor.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.add_(object_score_bias)
+    return predictor.eval()
+
+
+def model_input_frames(frames, image_size: int) -> torch.Tensor:
+    """(T, H, W[, 3]) frames -> (T, 3, S, S) as ``StackTracker`` feeds them to the encoder."""
+    return torch.cat([to_model_input(to_uint8_rgb(frame), (image_size, image_size), torch.device("cpu")) for frame in frames])
+
+
+def official_state(predictor, frames: np.ndarray) -> dict:
+    """``predictor.init_state`` over ``frames``, preprocessed as the tracker does."""
+    images = model_input_frames(frames, predictor.image_size)
+    height, width = frames.shape[1:3]
+    with mock.patch("sam2.sam2_video_predictor.load_video_frames", return_value=(images, height, width)):
+        return predictor.init_state(video_path="frames in memory")
+
+
+def official_masks(predictor, state, start=None, reverse=False) -> dict[int, dict[int, np.ndarray]]:
+    """Runs ``propagate_in_video`` -> {frame: {object id: (H, W) bool}}."""
+    results = {}
+    for frame, object_ids, logits_k1hw in predictor.propagate_in_video(state, start_frame_idx=start, reverse=reverse):
+        masks_khw = (logits_k1hw[:, 0] > 0).numpy()
+        results[frame] = dict(zip(object_ids, masks_khw, strict=True))
+    return results
