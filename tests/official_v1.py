@@ -26,10 +26,10 @@ def randomise_(module: torch.nn.Module, seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, tensor in module.state_dict().items():
-            if name.endswith("positional_encoding_gaussian_matrix"):
-                continue  # already random, and its scale is part of the design
             fan_in = tensor[0].numel() if tensor.dim() > 1 else 1
             std = 1.0 / math.sqrt(fan_in) if tensor.dim() > 1 else 0.2
+            if name.endswith("positional_encoding_gaussian_matrix"):
+                std = 1.0  # the official initialisation: unit Gaussian frequencies
             noise = torch.randn(tensor.shape, generator=generator) * std
             if name.endswith(("norm1.weight", "norm2.weight", "norm3.weight", "norm4.weight", "norm_final_attn.weight")):
                 noise += 1.0  # keep layer norms from squashing everything towards zero

@@ -29,14 +29,10 @@ def build_official_video_predictor(
     image_size: int = 1024,
     object_score_bias: float = 5.0,
 ):
-    """The official ``SAM2VideoPredictor`` with random weights, in eval mode on the CPU.
-
-    Built with ``non_overlap_masks=True``, the official form of the overlap rule the tracker
-    applies (the predictor's own default leaves overlaps in its outputs).
-    """
+    """The official ``SAM2VideoPredictor`` with random weights, in eval mode on the CPU."""
     from sam2.build_sam import build_sam2_video_predictor
 
-    overrides = (SMALL_OVERRIDES if small else []) + [f"++model.image_size={image_size}", "++model.non_overlap_masks=true"]
+    overrides = (SMALL_OVERRIDES if small else []) + [f"++model.image_size={image_size}"]
     predictor = build_sam2_video_predictor(CONFIG_FILES[version, size], ckpt_path=None, device="cpu", hydra_overrides_extra=overrides)
     randomise_(predictor, seed)
     with torch.no_grad():
@@ -57,10 +53,3 @@ def official_state(predictor, frames: np.ndarray) -> dict:
         return predictor.init_state(video_path="frames in memory")
 
 
-def official_masks(predictor, state, start=None, reverse=False) -> dict[int, dict[int, np.ndarray]]:
-    """Runs ``propagate_in_video`` -> {frame: {object id: (H, W) bool}}."""
-    results = {}
-    for frame, object_ids, logits_k1hw in predictor.propagate_in_video(state, start_frame_idx=start, reverse=reverse):
-        masks_khw = (logits_k1hw[:, 0] > 0).numpy()
-        results[frame] = dict(zip(object_ids, masks_khw, strict=True))
-    return results

@@ -91,7 +91,8 @@ def test_download_fetches_a_model_by_name(files, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SAM_STACK_CACHE", str(tmp_path))
     data = files["checkpoint"].read_bytes()
     with FileServer({"tiny.pth": data}) as server:
-        entry = CatalogEntry("test-tiny", "v1", "custom", server.url("tiny.pth"), len(data), hashlib.sha256(data).hexdigest())
+        sha256 = hashlib.sha256(data).hexdigest()
+        entry = CatalogEntry("test-tiny", "v1", "custom", server.url("tiny.pth"), len(data), sha256)
         monkeypatch.setitem(CATALOG, entry.name, entry)
         assert main(["download", "test-tiny"]) == 0
     assert capsys.readouterr().out.strip() == f"test-tiny: {tmp_path / 'models' / 'tiny.pth'}"
@@ -105,7 +106,8 @@ def test_download_of_an_unknown_name_fails(capsys):
 
 def test_segment_writes_the_best_of_three_masks_for_one_point(files, model, tmp_path, capsys):
     out = tmp_path / "mask.png"
-    assert main(["segment", str(files["png"]), "--model", str(files["checkpoint"]), "--points", "40,60", "--out", str(out)]) == 0
+    argv = ["segment", str(files["png"]), "--model", str(files["checkpoint"]), "--out", str(out)]
+    assert main([*argv, "--points", "40,60"]) == 0
     prediction = model.predict(model.encode_image(read_image(files["png"])), points=[[40, 60]])
     best = int(np.argmax(prediction.scores))
     np.testing.assert_array_equal(read_image(out), prediction.masks[best] * 255)
@@ -117,7 +119,8 @@ def test_segment_with_box_and_points_writes_one_mask(files, model, tmp_path):
     argv = ["segment", str(files["tif"]), "--model", str(files["checkpoint"]), "--out", str(out)]
     assert main([*argv, "--box", "10,20,90,100", "--points", "50,60", "30,30,0"]) == 0
     encoding = model.encode_image(tifffile.imread(files["tif"]))
-    prediction = model.predict(encoding, points=[[50, 60], [30, 30]], point_labels=[1, 0], box=[10, 20, 90, 100], multimask=False)
+    points, labels = [[50, 60], [30, 30]], [1, 0]
+    prediction = model.predict(encoding, points=points, point_labels=labels, box=[10, 20, 90, 100], multimask=False)
     np.testing.assert_array_equal(read_image(out), prediction.masks[0] * 255)
     assert main([*argv, "--box", "10,20,90,100", "--multimask-index", "2"]) == 0
     prediction = model.predict(encoding, box=[10, 20, 90, 100], multimask=True)
@@ -163,10 +166,20 @@ def test_benchmark_compares_with_the_official_predictor(files, monkeypatch, caps
 def test_benchmark_times_v2_models_at_512(tmp_path, monkeypatch, capsys):
     save_official_v2_checkpoint(build_official_sam2("v2.1", small=True), tmp_path / "tiny2.pt")
     monkeypatch.setattr(benchmarking, "DECODE_REPEAT_FACTOR", 1)
-    assert main(["benchmark", "--models", str(tmp_path / "tiny2.pt"), "--repeats", "1", "--no-official", "--device", "cpu"]) == 0
+    argv = ["benchmark", "--models", str(tmp_path / "tiny2.pt"), "--repeats", "1", "--device", "cpu"]
+    assert main([*argv, "--no-official"]) == 0
     cells = [cell.strip() for cell in capsys.readouterr().out.splitlines()[3].strip("|").split("|")]
     assert cells[0] == "tiny2.pt (v2.1 custom)"
     assert cells[1].endswith(" ms") and cells[2].endswith(" ms") and cells[4] == "-"
+
+
+@pytest.mark.slow
+def test_benchmark_compares_a_catalog_v2_model_with_the_official_predictor(monkeypatch, capsys):
+    monkeypatch.setattr(benchmarking, "DECODE_REPEAT_FACTOR", 1)
+    assert main(["benchmark", "--models", "sam2.1-hiera-tiny", "--repeats", "1", "--device", "cpu"]) == 0
+    cells = [cell.strip() for cell in capsys.readouterr().out.splitlines()[3].strip("|").split("|")]
+    assert cells[0] == "sam2.1-hiera-tiny (v2.1 tiny)"
+    assert cells[2].endswith(" ms") and float(cells[5]) > 0 and float(cells[7]) > 0
 
 
 @pytest.mark.slow

@@ -64,16 +64,18 @@ def test_rejects_a_corrupt_download_and_deletes_it(tmp_path):
     corrupt = bytearray(PAYLOAD)
     corrupt[123_456] ^= 0xFF
     destination = tmp_path / "model.pt"
-    with FileServer({"model.pt": bytes(corrupt)}) as server, pytest.raises(DownloadError, match=f"corrupt.*expected {SHA256}"):
-        fetch(server, destination)
+    with FileServer({"model.pt": bytes(corrupt)}) as server:
+        with pytest.raises(DownloadError, match=f"corrupt.*expected {SHA256}"):
+            fetch(server, destination)
     assert not destination.exists()
     assert not partial_path(destination).exists()
 
 
 def test_rejects_a_file_of_another_size(tmp_path):
     destination = tmp_path / "model.pt"
-    with FileServer({"model.pt": PAYLOAD[:-10]}) as server, pytest.raises(DownloadError, match=f"expected {len(PAYLOAD)}"):
-        fetch(server, destination)
+    with FileServer({"model.pt": PAYLOAD[:-10]}) as server:
+        with pytest.raises(DownloadError, match=f"expected {len(PAYLOAD)}"):
+            fetch(server, destination)
     assert not destination.exists() and not partial_path(destination).exists()
 
 

@@ -28,7 +28,7 @@ class StandInTracker:
 
     created: list = []
 
-    def __init__(self, model, frames) -> None:
+    def __init__(self, model, frames, samurai=False) -> None:
         self.frames = frames
         self.start_masks = {}
         self.delay = 0.0
@@ -56,11 +56,11 @@ def stand_in_generate_masks(model, image, points_per_side=32):
     left, right = bright.copy(), bright.copy()
     left[:, image.shape[1] // 2 :] = False
     right[:, : image.shape[1] // 2] = False
-    return [{"segmentation": left}, {"segmentation": right}]
+    return [{"segmentation": left, "area": int(left.sum())}, {"segmentation": right, "area": int(right.sum())}]
 
 
-def stand_in_masks_to_labels(records):
-    labels = np.zeros(records[0]["segmentation"].shape, dtype=np.uint32)
+def stand_in_masks_to_labels(records, image_hw=None):
+    labels = np.zeros(image_hw, dtype=np.uint32)
     for number, record in enumerate(records, start=1):
         labels[record["segmentation"]] = number
     return labels
@@ -143,8 +143,8 @@ def test_a_cancelled_propagation_leaves_the_labels_as_they_were(stack_widget, qt
     before = labels.data.copy()
     slow_init = StandInTracker.__init__
 
-    def slow(self, model, frames):
-        slow_init(self, model, frames)
+    def slow(self, model, frames, samurai=False):
+        slow_init(self, model, frames, samurai)
         self.delay = 0.3
 
     monkeypatch.setattr(StandInTracker, "__init__", slow)

@@ -117,3 +117,10 @@ def test_a_v2_checkpoint_is_recognised(tmp_path):
     torch.save({"model": state_dict}, tmp_path / "sam2.1.pt")
     with pytest.raises((UnsupportedModelError, CheckpointError), match="v2.1"):
         sam_stack.load_model(tmp_path / "sam2.1.pt")
+
+
+def test_a_file_of_zero_bytes_is_called_corrupt(tmp_path):
+    path = tmp_path / "zeros.pth"
+    path.write_bytes(bytes(1000))
+    with pytest.raises(CheckpointError, match="truncated, corrupt or not a model file"):
+        sam_stack.load_model(path)

@@ -282,6 +282,29 @@ def test_an_input_size_the_encoder_cannot_take_is_a_clear_error(small_v21, setti
     assert small_v21.input_size == (1024, 1024)
 
 
+# ------------------------------------------------------------------------------- bfloat16
+
+
+def test_bfloat16_encoder_gives_float32_features_and_nearly_the_same_masks(small_v21):
+    ours = small_v21
+    image = IMAGES["rgb-480x640"]()
+    prompts = in_pixels(CASES["box and points"], image.shape[:2])
+    ours.input_size = 512  # the option's effect does not depend on the size; 512 is faster
+    try:
+        reference_encoding = ours.encode_image(image)
+        ours.use_bfloat16 = True
+        encoding = ours.encode_image(image)
+    finally:
+        ours.use_bfloat16 = False
+        ours.input_size = 1024
+    assert encoding.features_bchw.dtype == torch.float32
+    assert all(level.dtype == torch.float32 for level in encoding.high_res_features)
+    assert not torch.equal(encoding.features_bchw, reference_encoding.features_bchw)
+    reference, got = [ours.predict(each, **prompts) for each in (reference_encoding, encoding)]
+    overlap = (got.masks & reference.masks).sum() / (got.masks | reference.masks).sum()
+    assert overlap > 0.95
+
+
 # ------------------------------------------------------------------------- the released sizes
 
 

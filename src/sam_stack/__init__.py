@@ -4,12 +4,14 @@ from . import errors
 from .models import ImageEncoding, Prediction, SegmentAnythingModel, load_model
 from .models.catalog import list_models
 from .tasks.automask import generate_labels_stack, generate_masks, iter_masks, masks_to_labels
+from .tasks.stack_tracking import StackTracker
 
 __version__ = "0.1.0"
 __all__ = [
     "ImageEncoding",
     "Prediction",
     "SegmentAnythingModel",
+    "StackTracker",
     "errors",
     "generate_labels_stack",
     "generate_masks",

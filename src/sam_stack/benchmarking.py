@@ -71,31 +71,23 @@ def benchmark(source: str, device: torch.device, repeats: int = 3, official: boo
     with tempfile.TemporaryDirectory() as folder:
         path = write_random_checkpoint(source, Path(folder)) if source in CATALOG else resolve(source)
         model = load_model(path, device=device)
-        encode_s, peak_memory = {}, {}
-        for side in ENCODE_SIDES:
-            if not _set_input_side(model, side):
-                encode_s[side] = peak_memory[side] = None
-                continue
-            peak_memory[side] = _peak_memory(lambda: model.encode_image(image), device)
-            if side != DEFAULT_SIDE:  # the default side is timed below, alongside the official one
-                (encode_s[side],) = paired_medians([lambda: model.encode_image(image)], repeats, device)
-        _set_input_side(model, DEFAULT_SIDE)
-        encoding = model.encode_image(image)
-        encode_steps = [lambda: model.encode_image(image)]
-        decode_steps = [lambda: model.predict(encoding, points=[point])]
+        # Before the official model is built, so that its weights do not count in the memory.
+        encode_s, peak_memory = _alone(model, image, repeats, device)
         theirs = _official_predictor(model, path, device) if official else None
-        if theirs is not None:
-            encode_steps.append(lambda: theirs.encode(image))
-            decode_steps.append(lambda: theirs.decode(point))
-        with torch.inference_mode():
-            encodes = paired_medians(encode_steps, repeats, device)
-            decodes = paired_medians(decode_steps, DECODE_REPEAT_FACTOR * repeats, device)
-    encode_s[DEFAULT_SIDE] = encodes[0]
+    encoding = model.encode_image(image)
+    encode_steps = [lambda: model.encode_image(image)]
+    decode_steps = [lambda: model.predict(encoding, points=[point])]
+    if theirs is not None:
+        encode_steps.append(lambda: theirs.encode(image))
+        decode_steps.append(lambda: theirs.decode(point))
+    with torch.inference_mode():
+        encodes = paired_medians(encode_steps, repeats, device)
+        decodes = paired_medians(decode_steps, DECODE_REPEAT_FACTOR * repeats, device)
     return Timings(
-        name=Path(source).name if source not in CATALOG else source,
+        name=source if source in CATALOG else Path(source).name,
         version=model.version,
         size=model.size,
-        encode_s=encode_s,
+        encode_s={**encode_s, DEFAULT_SIDE: encodes[0]},
         decode_s=decodes[0],
         peak_memory=peak_memory,
         official_encode_s=encodes[1] if theirs else None,
@@ -143,8 +135,17 @@ def describe_setup(device: torch.device, repeats: int) -> str:
 
 
 def table_header() -> str:
-    columns = ["model", "encode 1024", "encode 512", "decode", "official encode 1024", "ours / official",
-               "official decode", "ours / official", "GPU memory 1024", "GPU memory 512"]
+    """The head of the Markdown table that :func:`table_row` fills."""
+    columns = [
+        "model",
+        *(f"encode {side}" for side in ENCODE_SIDES),
+        "decode",
+        f"official encode {DEFAULT_SIDE}",
+        "ours / official",
+        "official decode",
+        "ours / official",
+        *(f"GPU memory {side}" for side in ENCODE_SIDES),
+    ]
     return "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns)
 
 
@@ -153,15 +154,13 @@ def table_row(timings: Timings) -> str:
     t = timings
     cells = [
         f"{t.name} ({t.version} {t.size})",
-        _milliseconds(t.encode_s[DEFAULT_SIDE]),
-        _milliseconds(t.encode_s[512]),
+        *(_milliseconds(t.encode_s[side]) for side in ENCODE_SIDES),
         _milliseconds(t.decode_s),
         _milliseconds(t.official_encode_s),
         _ratio(t.encode_s[DEFAULT_SIDE], t.official_encode_s),
         _milliseconds(t.official_decode_s),
         _ratio(t.decode_s, t.official_decode_s),
-        _gigabytes(t.peak_memory[DEFAULT_SIDE]),
-        _gigabytes(t.peak_memory[512]),
+        *(_gigabytes(t.peak_memory[side]) for side in ENCODE_SIDES),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -195,8 +194,51 @@ def _official_v1(model, path: Path, device: torch.device) -> OfficialPredictor:
     )
 
 
-# Model version -> a function building the official predictor on the same weights.
-OFFICIAL_PREDICTORS = {"v1": _official_v1}
+# The released configurations in the official sam2 package, by (version, size).
+SAM2_CONFIGS = {
+    ("v2", "tiny"): "configs/sam2/sam2_hiera_t.yaml",
+    ("v2", "small"): "configs/sam2/sam2_hiera_s.yaml",
+    ("v2", "base_plus"): "configs/sam2/sam2_hiera_b+.yaml",
+    ("v2", "large"): "configs/sam2/sam2_hiera_l.yaml",
+    ("v2.1", "tiny"): "configs/sam2.1/sam2.1_hiera_t.yaml",
+    ("v2.1", "small"): "configs/sam2.1/sam2.1_hiera_s.yaml",
+    ("v2.1", "base_plus"): "configs/sam2.1/sam2.1_hiera_b+.yaml",
+    ("v2.1", "large"): "configs/sam2.1/sam2.1_hiera_l.yaml",
+}
+
+
+def _official_v2(model, path: Path, device: torch.device) -> OfficialPredictor | None:
+    from sam2.build_sam import build_sam2
+    from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+    config = SAM2_CONFIGS.get((model.version, model.size))
+    if config is None:
+        return None  # a custom size, whose official configuration is unknown
+    predictor = SAM2ImagePredictor(build_sam2(config, ckpt_path=str(path), device=str(device)))
+    return OfficialPredictor(
+        encode=predictor.set_image,
+        decode=lambda xy: predictor.predict(point_coords=np.array([xy]), point_labels=np.array([1])),
+    )
+
+
+# Model version -> a function building the official predictor on the same weights (or None).
+OFFICIAL_PREDICTORS = {"v1": _official_v1, "v2": _official_v2, "v2.1": _official_v2}
+
+
+def _alone(model, image: np.ndarray, repeats: int, device: torch.device) -> tuple[dict, dict]:
+    """Peak memory at each side, and encoding times at the sides other than the default (which
+    is timed alongside the official predictor); None where the model cannot take the side.
+    Leaves the model at the default side."""
+    encode_s, peak_memory = {}, {}
+    for side in ENCODE_SIDES:
+        if not _set_input_side(model, side):
+            encode_s[side] = peak_memory[side] = None
+            continue
+        peak_memory[side] = _peak_memory(lambda: model.encode_image(image), device)
+        if side != DEFAULT_SIDE:
+            (encode_s[side],) = paired_medians([lambda: model.encode_image(image)], repeats, device)
+    _set_input_side(model, DEFAULT_SIDE)
+    return encode_s, peak_memory
 
 
 def _set_input_side(model, side: int) -> bool:

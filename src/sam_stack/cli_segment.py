@@ -51,8 +51,8 @@ def run(args) -> int:
     mask = prediction.masks[index]
     write_mask(args.out, mask)
     print(
-        f"{args.out}: mask index {index} of {len(prediction.scores)} candidates, predicted IoU {prediction.scores[index]:.3f}, "
-        f"{int(mask.sum())} of {mask.size} pixels"
+        f"{args.out}: mask index {index} of {len(prediction.scores)} candidates, "
+        f"predicted IoU {prediction.scores[index]:.3f}, {int(mask.sum())} of {mask.size} pixels"
     )
     return 0
 

@@ -18,7 +18,8 @@ def moving_cells(frames: int = 8, size: int = 128, seed: int = 0) -> np.ndarray:
     brightness = rng.uniform(600, 1500, CELL_COUNT)
     # Start apart, in the cells of a 3 x 3 grid, so that most cells are separate objects.
     grid_cells = rng.choice(9, CELL_COUNT, replace=False)
-    centres = (np.stack([grid_cells // 3, grid_cells % 3], axis=1) + 0.5 + rng.uniform(-0.15, 0.15, (CELL_COUNT, 2))) * size / 3
+    grid_positions = np.stack([grid_cells // 3, grid_cells % 3], axis=1) + 0.5
+    centres = (grid_positions + rng.uniform(-0.15, 0.15, (CELL_COUNT, 2))) * size / 3
     velocities = rng.uniform(-0.015, 0.015, (CELL_COUNT, 2)) * size
     rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
 
@@ -27,7 +28,8 @@ def moving_cells(frames: int = 8, size: int = 128, seed: int = 0) -> np.ndarray:
         cells = np.zeros((size, size))
         for cell in range(CELL_COUNT):
             # The brighter cell shows where two touch, as a cell on top of another would.
-            cells = np.maximum(cells, brightness[cell] * _soft_ellipse(rows, cols, centres[cell], radii[cell], angles[cell]))
+            cell_image = brightness[cell] * _soft_ellipse(rows, cols, centres[cell], radii[cell], angles[cell])
+            cells = np.maximum(cells, cell_image)
         image = 100.0 + cells + rng.normal(0, 12, (size, size))
         movie[frame] = np.clip(np.round(image), 0, np.iinfo(np.uint16).max)
         centres += velocities
@@ -48,4 +50,4 @@ def _soft_ellipse(rows, cols, centre, radii, angle) -> np.ndarray:
 def moving_cells_layers() -> list[tuple]:
     """The napari sample-data contribution: one image layer (as napari's layer-data tuples)."""
     movie = moving_cells()
-    return [(movie, {"name": "moving cells", "colormap": "gray", "contrast_limits": (80, 1700)}, "image")]
+    return [(movie, {"name": "moving cells", "axis_labels": ("t", "y", "x"), "contrast_limits": (80, 1700)}, "image")]

@@ -16,7 +16,7 @@ class CandidatePicker(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._group = QButtonGroup(self)
         self._group.idClicked.connect(self.chosen)
-        self._empty = QLabel("none yet: add a point or a box")
+        self._empty = QLabel("none yet")
         self._layout.addWidget(self._empty)
         self._layout.addStretch()
 
@@ -31,7 +31,7 @@ class CandidatePicker(QWidget):
         for number, score in enumerate(scores):
             button = QPushButton(f"{number + 1}: {score:.2f}")
             button.setCheckable(True)
-            button.setToolTip(f"Candidate mask {number + 1}; the model predicts its IoU with the object to be {score:.2f}")
+            button.setToolTip(f"Candidate mask {number + 1}: the model predicts an IoU of {score:.2f} with the object")
             self._group.addButton(button, number)
             self._layout.insertWidget(number, button)
         best = int(np.argmax(scores))
@@ -51,5 +51,6 @@ class CandidatePicker(QWidget):
     def clear(self) -> None:
         for button in self._group.buttons():
             self._group.removeButton(button)
+            button.hide()  # deleteLater waits for the event loop; the row must not show it meanwhile
             button.deleteLater()
         self._empty.show()

@@ -6,8 +6,6 @@ there), without touching objects already there unless the widget's "overwrite" i
 
 from qtpy.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QSpinBox
 
-import sam_stack
-
 from ..errors import SamStackError
 from .jobs import segment_everything
 from .labels_writing import check_label_fits, next_free_label, paint_new_objects
@@ -34,9 +32,6 @@ class EverythingPanel(QGroupBox):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.status = StatusLine()
-        if not hasattr(sam_stack, "generate_masks"):
-            self.start_button.setEnabled(False)
-            self.start_button.setToolTip("Needs sam_stack.generate_masks, which this version of sam_stack does not have yet")
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
@@ -71,8 +66,9 @@ class EverythingPanel(QGroupBox):
         def apply(staged, result) -> None:
             done_plane, objects = result
             check_label_fits(labels, self._next_label + int(objects.max(initial=0)) - 1)
-            painted, self._next_label = paint_new_objects(staged.plane(done_plane.index), objects, self._next_label, overwrite)
-            staged.write(done_plane.index, painted)
+            index = done_plane.index
+            painted, self._next_label = paint_new_objects(staged.plane(index), objects, self._next_label, overwrite)
+            staged.write(index, painted)
 
         self.run = StagedRun(labels, apply, self._ended)
         owner.set_long_run_active(True)

@@ -84,7 +84,7 @@ class PlaneSelection:
 def current_plane(viewer, layer: Image, channels_first: bool) -> PlaneSelection:
     """The plane of ``layer`` that ``viewer`` shows now; ImageError if there is none to segment."""
     if viewer.dims.ndisplay != 2:
-        raise ImageError("the viewer shows 3-D; switch it to 2-D (the square button at the bottom left) to segment a plane")
+        raise ImageError("the viewer shows 3-D; switch it to 2-D (the square button at the bottom left) to segment")
     data = layer.data[0] if layer.multiscale else layer.data
     ndim = layer.ndim  # without the colour axis of an RGB layer
     layer_displayed = [axis - (viewer.dims.ndim - ndim) for axis in viewer.dims.displayed]
@@ -96,7 +96,7 @@ def current_plane(viewer, layer: Image, channels_first: bool) -> PlaneSelection:
     if channels_first and (layer.rgb or ndim < 3):
         raise ImageError(
             f"layer '{layer.name}' of shape {tuple(data.shape)} has no channel axis before its last two; "
-            "untick 'first axis holds channels'"
+            "untick 'Channels on the first axis'"
         )
     position = layer.world_to_data(viewer.dims.point)
     first_object_axis = 1 if channels_first else 0

@@ -33,14 +33,16 @@ def predict_on_plane(model, cache, plane, prompts):
 def segment_everything(model, planes, points_per_side: int):
     """Yields (plane, (H, W) uint32 labels) for each plane, from the automatic mask generator."""
     for plane in planes:
-        records = sam_stack.generate_masks(model, plane.read_pixels(), points_per_side=points_per_side)
-        yield plane, sam_stack.masks_to_labels(records)
+        pixels = plane.read_pixels()
+        records = sam_stack.generate_masks(model, pixels, points_per_side=points_per_side)
+        yield plane, sam_stack.masks_to_labels(records, image_hw=pixels.shape[:2])
 
 
-def propagate(model, frames, start: int, objects: dict, direction: str):
+def propagate(model, frames, start: int, objects: dict, direction: str, samurai: bool):
     """Yields (frame, {object_id: (H, W) bool}) as the tracker carries ``objects`` (object id ->
-    keyword arguments of ``add_prompt``) from frame ``start`` through ``frames``."""
-    tracker = sam_stack.StackTracker(model, frames)
+    keyword arguments of ``add_prompt``) from frame ``start`` through ``frames``; ``samurai``
+    chooses among candidate masks with SAMURAI's motion model."""
+    tracker = sam_stack.StackTracker(model, frames, samurai=samurai)
     for object_id, prompt in objects.items():
         tracker.add_prompt(start, object_id, **prompt)
     for reverse in DIRECTIONS[direction]:
@@ -48,26 +50,17 @@ def propagate(model, frames, start: int, objects: dict, direction: str):
 
 
 class FramesAlongAxis:
-    """The planes of an image along one object axis, as the (T, H, W[, 3]) uint8 array-like
-    that ``StackTracker`` takes; each frame is read and normalised only when asked for."""
+    """The planes of an image along one object axis, as the stack ``StackTracker`` takes: it uses
+    ``len``, ``shape`` and ``frames[i]``, and each frame is read and normalised only when asked for."""
 
     def __init__(self, plane, axis: int, first: int, last: int) -> None:
         self._plane, self._axis, self._first = plane, axis, first
-        self._count = last - first + 1
-        self.shape = (self._count,) + plane.plane_shape + ((3,) if plane.is_colour else ())
-        self.dtype = np.dtype(np.uint8)
-        self.ndim = len(self.shape)
+        self.shape = (last - first + 1,) + plane.plane_shape + ((3,) if plane.is_colour else ())
 
     def __len__(self) -> int:
-        return self._count
+        return self.shape[0]
 
-    def __getitem__(self, frame):
-        if isinstance(frame, (int, np.integer)):
-            if not -self._count <= frame < self._count:
-                raise IndexError(f"frame {frame} is outside the {self._count} frames")
-            return self._plane.at(self._axis, self._first + int(frame) % self._count).read_pixels()
-        return np.asarray(self)[frame]
-
-    def __array__(self, dtype=None, copy=None):
-        stacked = np.stack([self[frame] for frame in range(self._count)])
-        return stacked if dtype is None else stacked.astype(dtype)
+    def __getitem__(self, frame: int) -> np.ndarray:
+        if not 0 <= frame < len(self):
+            raise IndexError(f"frame {frame} is outside the {len(self)} frames")
+        return self._plane.at(self._axis, self._first + int(frame)).read_pixels()

@@ -27,6 +27,11 @@ def check_label_fits(layer, label: int) -> None:
         )
 
 
+def mask_prompts(plane: np.ndarray) -> dict[int, dict]:
+    """Each object of a label plane as the tracker's mask prompt: {label: {"mask": (H, W) bool}}."""
+    return {int(label): {"mask": plane == label} for label in np.unique(plane[plane > 0])}
+
+
 def paint_mask(plane: np.ndarray, mask: np.ndarray, label: int, overwrite: bool) -> np.ndarray:
     """``plane`` with ``label`` written where ``mask`` is set and the pixel is free (background or
     already ``label``), or everywhere in ``mask`` with ``overwrite``."""
@@ -49,7 +54,7 @@ def paint_tracked_objects(plane: np.ndarray, masks: dict, overwrite: bool) -> np
     return painted
 
 
-def paint_new_objects(plane: np.ndarray, objects: np.ndarray, first_label: int, overwrite: bool) -> tuple[np.ndarray, int]:
+def paint_new_objects(plane: np.ndarray, objects: np.ndarray, first_label: int, overwrite: bool):
     """``plane`` with every object of ``objects`` (a label image, 0 = none) added under new labels
     from ``first_label`` on; returns it and the next free label."""
     painted = plane.copy()

@@ -46,7 +46,8 @@ class LayerCombo(QComboBox):
         ]
         self.blockSignals(True)
         self.clear()
-        self.addItems(([self._empty_text] if self._empty_text is not None else []) + [layer.name for layer in self._layers])
+        empty = [self._empty_text] if self._empty_text is not None else []
+        self.addItems(empty + [layer.name for layer in self._layers])
         self.blockSignals(False)
         fallback = self._layers[0] if self._layers and self._empty_text is None else None
         self._set_current(current if current in self._layers else fallback)

@@ -50,7 +50,7 @@ def read_prompts(plane, points_layer=None, shapes_layer=None) -> PlanePrompts:
     return PlanePrompts(**points, **box)
 
 
-def point_is_positive(points_layer) -> np.ndarray:
+def _is_positive(points_layer) -> np.ndarray:
     """(N,) bool: which points of the layer are positive prompts."""
     if PROMPT_FEATURE not in points_layer.features:
         return np.ones(len(points_layer.data), dtype=bool)
@@ -63,15 +63,17 @@ def _points_on_plane(plane, layer) -> dict:
     world = np.array([layer.data_to_world(point) for point in layer.data])
     rows_cols, on_plane = plane.world_to_plane(world)
     height, width = plane.plane_shape
-    # napari draws pixel i from i - 0.5 to i + 0.5: a click anywhere on the image is inside,
-    # and rounding to the nearest pixel centre keeps it inside for the model too.
+    # napari draws pixel i from i - 0.5 to i + 0.5: a click anywhere on the image is inside, and
+    # clipping to the outermost pixel centres keeps it inside for the model (0 <= x < W) too.
     inside = np.all((rows_cols >= -0.5) & (rows_cols < np.array([height, width]) - 0.5), axis=1)
     chosen = np.flatnonzero(on_plane & inside)
-    found = {"point_rows": tuple(int(row) for row in np.flatnonzero(on_plane)), "outside": int(np.sum(on_plane & ~inside))}
+    on_plane_rows = tuple(int(row) for row in np.flatnonzero(on_plane))
+    found = {"point_rows": on_plane_rows, "outside": int(np.count_nonzero(on_plane & ~inside))}
     if len(chosen) == 0:
         return found
     rows_cols = np.clip(rows_cols[chosen], 0, np.array([height, width]) - 1)
-    return found | {"points_xy": rows_cols[:, ::-1].copy(), "point_labels": point_is_positive(layer)[chosen].astype(np.int64)}
+    labels = _is_positive(layer)[chosen].astype(np.int64)
+    return found | {"points_xy": rows_cols[:, ::-1].copy(), "point_labels": labels}
 
 
 def _box_on_plane(plane, layer) -> dict:

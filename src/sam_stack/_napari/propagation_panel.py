@@ -8,13 +8,13 @@ propagating from there again supersedes what the earlier run wrote.
 """
 
 import numpy as np
-from qtpy.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
+from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
 
 import sam_stack
 
 from ..errors import SamStackError
 from .jobs import DIRECTIONS, FramesAlongAxis, propagate
-from .labels_writing import check_label_fits, next_free_label, paint_tracked_objects
+from .labels_writing import check_label_fits, next_free_label, mask_prompts, paint_tracked_objects
 from .staged_run import StagedRun
 from .status_line import StatusLine
 
@@ -32,13 +32,15 @@ class PropagationPanel(QGroupBox):
         self.direction = QComboBox()
         self.direction.addItems(list(DIRECTIONS))
         self.direction.setCurrentText("both")
+        self.samurai = QCheckBox("SAMURAI mask selection")
+        self.samurai.setToolTip("Choose each frame's mask with a motion model of the object's box (SAMURAI)")
         self.start_button = QPushButton("Propagate")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.status = StatusLine()
         if not hasattr(sam_stack, "StackTracker"):
             self.start_button.setEnabled(False)
-            self.start_button.setToolTip("Needs sam_stack.StackTracker, which this version of sam_stack does not have yet")
+            self.status.info("Needs sam_stack.StackTracker, which this version of sam_stack does not have yet.")
 
         frames = QHBoxLayout()
         frames.addWidget(self.first)
@@ -51,6 +53,7 @@ class PropagationPanel(QGroupBox):
         form.addRow("Along axis", self.axis)
         form.addRow("From", frames)
         form.addRow("Direction", self.direction)
+        form.addRow(self.samurai)
         form.addRow(buttons)
         form.addRow(self.status)
 
@@ -120,6 +123,7 @@ class PropagationPanel(QGroupBox):
             current - first,
             objects,
             direction,
+            self.samurai.isChecked(),
             total=frame_count[direction],
             description="SAM: propagating objects",
         )
@@ -130,28 +134,28 @@ class PropagationPanel(QGroupBox):
         if owner.model is None:
             raise SamStackError("load a SAM v2 or v2.1 model first")
         if owner.model.version == "v1":
-            raise SamStackError("propagation needs a SAM v2 or v2.1 model (it uses SAM 2's memory); the loaded model is SAM v1")
+            raise SamStackError("propagation needs the memory of a SAM v2 or v2.1 model; the loaded model is SAM v1")
         if owner.long_run_active:
             raise SamStackError("another run is writing into the Labels layer; wait for it or cancel it")
         plane = owner.current_plane()
         if self.axis.currentData() is None:
-            raise SamStackError(f"image '{plane.layer.name}' is a single plane; propagation needs a stack (3-D or more)")
-        labels = owner.output_labels(plane)
+            raise SamStackError(f"image '{plane.layer.name}' is a single plane; propagation needs a stack (3-D or 4-D)")
         axis = self.axis.currentData()
-        if not self.first.value() <= plane.index[axis] <= self.last.value():
-            raise SamStackError(
-                f"the plane shown ({plane.index[axis]}) is outside the range {self.first.value()} to {self.last.value()}"
-            )
-        existing = np.asarray(labels.data[plane.index])
-        objects = {int(label): {"mask": existing == label} for label in np.unique(existing[existing > 0])}
+        first, last = self.first.value(), self.last.value()
+        if not first <= plane.index[axis] <= last:
+            raise SamStackError(f"the plane shown ({plane.index[axis]}) is outside the range {first} to {last}")
+        labels = owner.output_labels(plane, create=False)
+        objects = {} if labels is None else mask_prompts(np.asarray(labels.data[plane.index]))
         prompts = owner.plane_prompts(plane)
+        if not objects and prompts.is_empty:
+            raise SamStackError("there is nothing to carry: commit an object on this plane, or add points or a box")
+        if labels is None:
+            labels = owner.output_labels(plane)  # made only now that the request is known to be good
         new_object = None
         if not prompts.is_empty:
             new_object = next_free_label(labels)
             check_label_fits(labels, new_object)
             objects[new_object] = prompts.predict_arguments()
-        if not objects:
-            raise SamStackError("there is nothing to carry: commit an object on this plane, or add points or a box")
         return plane, labels, axis, objects, new_object, prompts
 
     def _ended(self, outcome: str, detail) -> None:

@@ -14,17 +14,15 @@ import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
 from napari.qt.threading import create_worker
 from napari.utils import progress
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +36,7 @@ from .helper_layers import (
     new_boxes_layer,
     new_points_layer,
     new_preview_layer,
+    object_geometry,
     set_next_point_positive,
     style_prompt_points,
 )
@@ -49,6 +48,7 @@ from .model_panel import ModelPanel
 from .prompts import PROMPT_FEATURE, read_prompts
 from .propagation_panel import PropagationPanel
 from .status_line import StatusLine
+from .vertical_scroll_area import VerticalScrollArea
 
 PREVIEW_DELAY_MS = 60
 SHORTCUTS = {
@@ -58,7 +58,7 @@ SHORTCUTS = {
     "Shift-N": ("next candidate mask", "next_candidate"),
 }
 KEY_HELP = [(key.replace("-", "+"), what) for key, (what, _) in SHORTCUTS.items()] + [
-    ("Ctrl+Z", "undo a commit (with the Labels layer selected)")
+    ("Ctrl+Z", "undo (with the Labels layer selected)")
 ]
 
 
@@ -80,7 +80,8 @@ class SamStackWidget(QWidget):
 
         self.model_panel = ModelPanel()
         self.image_combo = LayerCombo(napari_viewer, Image)
-        self.channels_first = QCheckBox("First axis holds channels (up to 3 become RGB)")
+        self.channels_first = QCheckBox("Channels on the first axis")
+        self.channels_first.setToolTip("For a (C, …, Y, X) image: the model sees its first three channels as RGB")
         self.points_combo = LayerCombo(napari_viewer, Points, "(none)")
         self.boxes_combo = LayerCombo(napari_viewer, Shapes, "(none)")
         self.polarity = QPushButton()
@@ -113,7 +114,8 @@ class SamStackWidget(QWidget):
         self.candidates.chosen.connect(self._show_candidate)
         self.commit_button.clicked.connect(self.commit)
         self.clear_button.clicked.connect(self.clear_prompts)
-        for emitter in (napari_viewer.dims.events.current_step, napari_viewer.dims.events.ndisplay, napari_viewer.dims.events.order):
+        dims_events = napari_viewer.dims.events
+        for emitter in (dims_events.current_step, dims_events.ndisplay, dims_events.order):
             emitter.connect(self.schedule_preview)
         self._bind_shortcuts()
         self._on_polarity_toggled(False)
@@ -128,31 +130,26 @@ class SamStackWidget(QWidget):
     def current_plane(self):
         """The plane to segment; SamStackError if there is none."""
         if self.image_combo.layer is None:
-            raise SamStackError("there is no image layer: open an image (File > Open, or File > Open Sample > SAM Stack)")
+            raise SamStackError("there is no image layer: open an image (File > Open, or File > Open Sample)")
         return current_plane(self.viewer, self.image_combo.layer, self.channels_first.isChecked())
 
     def plane_prompts(self, plane):
         return read_prompts(plane, self.points_combo.layer, self.boxes_combo.layer)
 
-    def output_labels(self, plane) -> Labels:
-        """The Labels layer objects go into; made (empty, like the image) if none is chosen."""
+    def output_labels(self, plane, create: bool = True) -> Labels | None:
+        """The Labels layer objects go into; if none is chosen, a new empty one (or None without
+        ``create``). SamStackError if the chosen one does not fit the image."""
         labels = self.labels_combo.layer
-        if labels is None:
-            skip = 1 if plane.channels_first else 0
-            labels = self._add_layer(
-                Labels(
-                    np.zeros(plane.object_shape, dtype=np.uint32),
-                    name=f"{plane.layer.name} objects",
-                    scale=plane.layer.scale[skip:],
-                    translate=plane.layer.translate[skip:],
-                ),
-                just_above=plane.layer,
-            )
+        if labels is None and create:
+            data = np.zeros(plane.object_shape, dtype=np.uint32)
+            labels = Labels(data, name=f"{plane.layer.name} objects", **object_geometry(plane))
+            self._add_layer(labels, just_above=plane.layer)
             self.labels_combo.choose(labels)
-        elif labels.data.shape != plane.object_shape:
+        elif labels is not None and labels.data.shape != plane.object_shape:
             raise SamStackError(
                 f"Labels layer '{labels.name}' has shape {labels.data.shape}, but objects of image "
-                f"'{plane.layer.name}' need shape {plane.object_shape}: choose another Labels layer, or '(new layer on commit)'"
+                f"'{plane.layer.name}' need shape {plane.object_shape}: choose another Labels layer, "
+                "or '(new layer on commit)'"
             )
         return labels
 
@@ -276,6 +273,10 @@ class SamStackWidget(QWidget):
             self.status.error("Nothing to commit yet: add a point or a box and wait for the preview.")
             return
         plane, prompts, prediction = self.prediction
+        mask = prediction.masks[self.candidates.current]
+        if not mask.any():
+            self.status.error("The chosen mask is empty; nothing was written. Pick another (Shift+N) or add prompts.")
+            return
         try:
             labels = self.output_labels(plane)
             label = labels.selected_label if self.into_selected.isChecked() else next_free_label(labels)
@@ -285,14 +286,11 @@ class SamStackWidget(QWidget):
         except SamStackError as error:
             self.status.error(f"Not committed: {error}.")
             return
-        mask = prediction.masks[self.candidates.current]
-        if not mask.any():
-            self.status.error("The chosen mask is empty; nothing was written. Pick another candidate (Shift+N) or move the prompts.")
-            return
-        changed = write_plane(labels, plane.index, paint_mask(np.asarray(labels.data[plane.index]), mask, label, self.overwrite.isChecked()))
+        painted = paint_mask(np.asarray(labels.data[plane.index]), mask, label, self.overwrite.isChecked())
+        changed = write_plane(labels, plane.index, painted)
         labels.selected_label = label
         self.remove_prompts(prompts)
-        self.status.info(f"Object {label} written into '{labels.name}' ({changed} pixels); Ctrl+Z on that layer undoes it.")
+        self.status.info(f"Object {label} written into '{labels.name}' ({changed} pixels); Ctrl+Z there undoes it.")
 
     def clear_prompts(self) -> None:
         """Removes the points and boxes of the plane shown."""
@@ -418,18 +416,14 @@ class SamStackWidget(QWidget):
             keys_grid.addWidget(QLabel(what), row, 1)
         keys_grid.setColumnStretch(1, 1)
 
-        # The panels are taller than a laptop screen: they scroll, rather than squeeze each other.
+        # The panels are taller than a laptop screen: they scroll rather than squeeze each other.
         content = QWidget()
         column = QVBoxLayout(content)
-        for widget in (self.model_panel, image_box, prompt_box, output_box, self.status, keys, self.everything, self.propagation):
-            column.addWidget(widget)
+        for panel in (self.model_panel, image_box, prompt_box, output_box, self.status, keys):
+            column.addWidget(panel)
+        column.addWidget(self.everything)
+        column.addWidget(self.propagation)
         column.addStretch()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setWidget(content)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(content.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(VerticalScrollArea(content))

@@ -14,6 +14,7 @@ class StatusLine(QLabel):
     def __init__(self, text: str = "", parent=None) -> None:
         super().__init__(text, parent)
         self.setWordWrap(True)
+        self.setVisible(bool(text))  # an empty line would only leave a gap
         self.kind = "info"
 
     def info(self, text: str) -> None:
@@ -31,3 +32,4 @@ class StatusLine(QLabel):
         self.kind = kind
         self.setText(text)
         self.setStyleSheet(STYLES[kind])
+        self.setVisible(bool(text))

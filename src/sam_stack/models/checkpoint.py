@@ -31,15 +31,16 @@ def read_checkpoint(path) -> Checkpoint:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True, mmap=_is_zip(path))
     except pickle.UnpicklingError as error:
-        if "weights_only" in str(error) or "Unsupported global" in str(error):
+        if "Unsupported global" in str(error) or "Unsupported class" in str(error):
             raise CheckpointError(
                 f"{path} holds Python objects other than tensors, which are not loaded for safety "
                 "(weights_only=True); expected a checkpoint of tensors only"
             ) from None
-        raise CheckpointError(f"{path} is not a PyTorch checkpoint ({error})") from None
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint (the unpickler failed: {type(error).__name__})") from None
     except Exception as error:  # noqa: BLE001 - torch.load fails on garbage with many exception types
         raise CheckpointError(
-            f"{path} could not be read as a PyTorch checkpoint: it is truncated, corrupt or not a model file ({error})"
+            f"{path} could not be read as a PyTorch checkpoint: it is truncated, corrupt or not a model file "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:200]})"
         ) from None
     return _unwrap(path, payload)
 

@@ -21,16 +21,16 @@ from tqdm import tqdm
 
 from ..errors import DownloadError
 
-# Waits before the second and third attempt. An attempt is repeated only if it received some
-# bytes before breaking off (a flaky connection); one that gets nothing (offline, refused, HTTP
-# error) is reported at once, as repeating it would only make the user wait.
+# Waits before the second and third attempt. An attempt is repeated only if the server answered
+# and the body then broke off (a flaky connection); one that cannot connect or gets an HTTP error
+# (offline, refused, not found) is reported at once, as repeating it would only make users wait.
 RETRY_DELAYS_S = (1.0, 5.0)
 TIMEOUT_S = 30.0
 CHUNK_BYTES = 1 << 20
 
 
 class _BrokenOff(Exception):
-    """A transfer that stopped after receiving part of the file; worth resuming."""
+    """A response that stopped before the end of the file; worth resuming."""
 
 
 def download(url: str, destination, *, sha256: str | None = None, num_bytes: int | None = None, progress=tqdm) -> Path:
@@ -53,6 +53,8 @@ def download(url: str, destination, *, sha256: str | None = None, num_bytes: int
             break
         except _BrokenOff as error:
             last_error = error
+        except OSError as error:  # writing the part failed: a full disk, no permission
+            raise DownloadError(f"could not write {part} ({error}); the bytes received so far are kept") from None
     else:
         raise DownloadError(
             f"the download of {url} broke off {1 + len(RETRY_DELAYS_S)} times (last: {last_error}); the "
@@ -109,16 +111,16 @@ def _copy(response, part: Path, offset: int, expected: int | None, make_bar) -> 
     with open(part, "ab" if offset else "wb") as file, make_bar(
         total=expected, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=part.name[: -len(".part")]
     ) as bar:
-        try:
-            while chunk := response.read(CHUNK_BYTES):
-                file.write(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-        except (http.client.HTTPException, OSError) as error:
-            if not received:
-                raise DownloadError(f"the transfer failed before any byte arrived ({error})") from None
-            raise _BrokenOff(str(error) or type(error).__name__) from None
-    return received
+        while True:
+            try:
+                chunk = response.read(CHUNK_BYTES)
+            except (http.client.HTTPException, OSError) as error:
+                raise _BrokenOff(str(error) or type(error).__name__) from None
+            if not chunk:
+                return received
+            file.write(chunk)
+            received += len(chunk)
+            bar.update(len(chunk))
 
 
 def _verify(part: Path, url: str, sha256: str | None, num_bytes: int | None) -> None:

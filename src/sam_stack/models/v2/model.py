@@ -47,7 +47,13 @@ LOGIT_LIMIT = 32.0
 
 
 class SamV2Model(SegmentAnythingModel):
-    """SAM v2 or v2.1 (``version``), one of the four Hiera sizes (``size``)."""
+    """SAM v2 or v2.1 (``version``), one of the four Hiera sizes (``size``).
+
+    Settings beyond the public contract, both applying to images encoded afterwards:
+    ``input_size`` (see the property) and ``use_bfloat16`` (False by default): run the image
+    encoder under bfloat16 autocast, the prompt encoder and decoder staying in float32 (see
+    the module docstring for its speed and agreement).
+    """
 
     def __init__(self, network: SamV2, size: str, device: torch.device) -> None:
         super().__init__(network, size, device)
@@ -56,8 +62,6 @@ class SamV2Model(SegmentAnythingModel):
         self._input_size = checked_input_size(network.arch.image_size, self._size_multiple)
         self._dense_pe: dict[tuple[int, int], torch.Tensor] = {}
         self.use_bfloat16 = False
-        """Run the image encoder under bfloat16 autocast (see the module docstring); the prompt
-        encoder and mask decoder stay in float32. Off by default; applies to later encodings."""
 
     @property
     def input_size(self) -> tuple[int, int] | str:

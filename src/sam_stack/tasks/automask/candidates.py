@@ -89,5 +89,5 @@ def draw_mask(lowres, crop: Crop, image_hw: tuple[int, int], threshold: float) -
         return mask_hw
     height, width = window.logits_hw.shape
     top, left = crop.box[1] + window.top, crop.box[0] + window.left
-    mask_hw[top : top + height, left : left + width] = (window.logits_hw > threshold).numpy()
+    mask_hw[top : top + height, left : left + width] = window.logits_hw > threshold
     return mask_hw

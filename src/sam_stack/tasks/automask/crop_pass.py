@@ -67,8 +67,8 @@ def process_crop(
 
 
 def _decode(model, encoding, points_b2: np.ndarray, settings: AutomaskSettings):
-    """One decoder call -> candidates flattened point-major: low-res logits (N, h, w) float32,
-    IoU (N,) float32, their prompt points (N, 2) in the version's dtype, all on the CPU."""
+    """One decoder call -> candidates flattened point-major: low-res logits (N, h, w) float32
+    numpy, IoU (N,) float32 tensor, their prompt points (N, 2) tensor in the version's dtype."""
     lowres_bkhw, iou_bk = model.decode_point_batch(encoding, points_b2, multimask=settings.multimask_output)
     per_point = lowres_bkhw.shape[1]
     lowres_nhw = lowres_bkhw.flatten(0, 1).float().cpu()
@@ -76,7 +76,7 @@ def _decode(model, encoding, points_b2: np.ndarray, settings: AutomaskSettings):
     points_n2 = torch.as_tensor(points_b2).to(settings.points_dtype).repeat_interleave(per_point, dim=0)
     if settings.use_m2m:
         lowres_nhw, iou_n = _refine(model, encoding, lowres_nhw, points_n2, settings.points_per_batch)
-    return lowres_nhw, iou_n, points_n2
+    return lowres_nhw.numpy(), iou_n, points_n2
 
 
 def _refine(model, encoding, lowres_nhw, points_n2, batch_size: int):
@@ -94,7 +94,7 @@ def _refine(model, encoding, lowres_nhw, points_n2, batch_size: int):
 
 
 def _filter_batch(
-    lowres_nhw: torch.Tensor,
+    lowres_nhw: np.ndarray,
     iou_n: torch.Tensor,
     points_n2: torch.Tensor,
     plan: UpscalePlan,
@@ -107,7 +107,7 @@ def _filter_batch(
     then boxes near a crop edge that is not an image edge."""
     if settings.pred_iou_thresh > 0.0:
         passed = torch.nonzero(iou_n > settings.pred_iou_thresh).flatten()
-        lowres_nhw, iou_n, points_n2 = lowres_nhw[passed], iou_n[passed], points_n2[passed]
+        lowres_nhw, iou_n, points_n2 = lowres_nhw[passed.numpy()], iou_n[passed], points_n2[passed]
 
     stability_n = torch.empty(len(iou_n))
     boxes_n4 = torch.zeros(len(iou_n), 4, dtype=torch.int64)
@@ -117,7 +117,7 @@ def _filter_batch(
         # NaN (an empty mask) fails the test, as in the official code.
         keep = stability_n >= settings.stability_score_thresh
         lowres_nhw, iou_n, points_n2, stability_n, boxes_n4 = (
-            lowres_nhw[keep], iou_n[keep], points_n2[keep], stability_n[keep], boxes_n4[keep]
+            lowres_nhw[keep.numpy()], iou_n[keep], points_n2[keep], stability_n[keep], boxes_n4[keep]
         )
 
     image_h, image_w = image_hw
@@ -133,7 +133,7 @@ def _filter_batch(
     )
 
 
-def _stability_and_box(lowres_hw: torch.Tensor, plan: UpscalePlan, settings: AutomaskSettings) -> tuple[float, torch.Tensor]:
+def _stability_and_box(lowres_hw: np.ndarray, plan: UpscalePlan, settings: AutomaskSettings) -> tuple[float, torch.Tensor]:
     """One candidate's stability score (float32; NaN when no pixel reaches the lower threshold)
     and the XYXY box of its mask in the crop's frame ([0, 0, 0, 0] when empty), from the window
     of its upscaled logits."""
@@ -141,9 +141,10 @@ def _stability_and_box(lowres_hw: torch.Tensor, plan: UpscalePlan, settings: Aut
     window = upscale_window(lowres_hw, plan, settings.stability_floor)
     if window is None:
         return float("nan"), torch.zeros(4, dtype=torch.int64)
+    logits_hw = torch.from_numpy(window.logits_hw)
     # Outside the window no pixel is above the floor, so the window's counts are the mask's.
-    stability = calculate_stability_score(window.logits_hw, threshold, offset).item()
-    mask_hw = window.logits_hw > threshold
+    stability = calculate_stability_score(logits_hw, threshold, offset).item()
+    mask_hw = logits_hw > threshold
     box = batched_mask_to_box(mask_hw)
     if mask_hw.any():
         box += torch.tensor([window.left, window.top, window.left, window.top])

@@ -6,8 +6,7 @@ pixel is a convex combination of at most 2 x 2 input pixels, so where every inpu
 a value, so is the output. Hence the logits can exceed a floor only inside a window reached from
 the low-res pixels above (floor - margin), and outside it they count for nothing: not in the
 stability score's pixel counts, not in the mask, not in its box. We upscale that window alone.
-For objects much smaller than the image this is most of the work saved; the values inside the
-window are those of a full upscale (see below for the last bit).
+For objects much smaller than the image this is most of the work saved.
 
 Each resize axis is described as torch computes it (``align_corners=False``): output pixel ``i``
 reads input pixels ``first[i]`` and ``second[i]`` (= first + 1, or first at the far edge) with
@@ -16,13 +15,15 @@ weights ``1 - t[i]`` and ``t[i]``, where ``t`` is the fractional part of the sou
 kernel's to the bit; the values combine them in plain float32, and where the kernel fuses a
 multiply-add (as on x86 with AVX2) a value can differ in its last bit, which moves a mask only for
 a logit within a few 1e-7 of a threshold.
+
+The arithmetic is numpy's: for one mask at a time it is several times faster than torch's
+indexing (and single-threaded, which suits a loop over thousands of small windows).
 """
 
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import torch
 
 # Low-res pixels within this margin below the floor still open the window: the float rounding of
 # a convex combination can lift it by a few ulps, far less than this for logits of any sane size.
@@ -31,16 +32,16 @@ FLOOR_MARGIN = 1e-3
 
 @dataclass(frozen=True)
 class AxisResize:
-    """One axis of a bilinear resize: output i = in[first[i]] * w_first[i] + in[second[i]] * w_second[i]."""
+    """One axis of a bilinear resize: out[i] = in[first[i]] * w_first[i] + in[second[i]] * w_second[i]."""
 
-    first: np.ndarray  # (out,) int64
-    second: np.ndarray  # (out,) int64
-    w_first: torch.Tensor  # (out,) float32
-    w_second: torch.Tensor  # (out,) float32
+    first: np.ndarray  # (out,) int64, sorted
+    second: np.ndarray  # (out,) int64, sorted
+    w_first: np.ndarray  # (out,) float32
+    w_second: np.ndarray  # (out,) float32
 
     def reached_by(self, start: int, stop: int, kept: int) -> tuple[int, int]:
-        """The output span [a, b) (within the first ``kept`` outputs) whose pixels read any input
-        pixel in [start, stop); empty (a >= b) when none does. Both index arrays are sorted."""
+        """The output span [a, b), within the first ``kept`` outputs, whose pixels read any input
+        pixel in [start, stop); empty (a >= b) when none does."""
         a = int(np.searchsorted(self.second, start, side="left"))
         b = int(np.searchsorted(self.first, stop, side="left"))
         return a, min(b, kept)
@@ -62,13 +63,13 @@ def axis_resize(in_size: int, out_size: int) -> AxisResize:
     second = np.minimum(first + 1, in_size - 1)
     w_second = position - first.astype(np.float32)
     w_first = np.float32(1) - w_second
-    return AxisResize(first, second, torch.from_numpy(w_first), torch.from_numpy(w_second))
+    return AxisResize(first, second, w_first, w_second)
 
 
 @dataclass(frozen=True)
 class UpscalePlan:
-    """A model's upscale of one encoding, as per-step axis resizes: step k resizes the previous
-    result (rows x cols) and keeps its top-left ``kept[k]``."""
+    """A model's upscale of one encoding as per-step axis resizes: step k resizes the previous
+    result (rows, cols) and keeps its top-left ``kept[k]`` (h, w)."""
 
     rows: tuple[AxisResize, ...]
     cols: tuple[AxisResize, ...]
@@ -87,12 +88,8 @@ class UpscalePlan:
         return cls(tuple(rows), tuple(cols), tuple(kept))
 
     @property
-    def output_hw(self) -> tuple[int, int]:
-        return self.kept[-1]
-
-    @property
     def lowres_read_hw(self) -> tuple[int, int]:
-        """(h, w): the low-res rows and columns any kept output reads (v1 cuts the padding off)."""
+        """(h, w): the low-res rows and columns that any kept output reads (v1 cuts padding off)."""
         read_h, read_w = self.kept[-1]
         for rows, cols in zip(reversed(self.rows), reversed(self.cols)):
             read_h, read_w = rows.reads(0, read_h)[1], cols.reads(0, read_w)[1]
@@ -106,17 +103,17 @@ class MaskWindow:
     logits_hw: (h, w) float32. top, left: the window's offset in the full-size frame.
     """
 
-    logits_hw: torch.Tensor
+    logits_hw: np.ndarray
     top: int
     left: int
 
 
 def upscale_window(
-    lowres_hw: torch.Tensor, plan: UpscalePlan, floor: float, origin: tuple[int, int] = (0, 0)
+    lowres_hw: np.ndarray, plan: UpscalePlan, floor: float, origin: tuple[int, int] = (0, 0)
 ) -> MaskWindow | None:
-    """Upscales one mask's (h, w) low-res logits within the window where they can exceed
-    ``floor``; None when no low-res pixel comes near the floor (the mask is then empty at every
-    threshold >= floor).
+    """Upscales one mask's (h, w) float32 low-res logits within a window outside which they are
+    below ``floor``; None when no low-res pixel comes near the floor (the mask is then empty at
+    every threshold >= floor). The window is not always the smallest such.
 
     origin: (row, col) of ``lowres_hw`` in the decoder's output, when it is only the part of it
     that :func:`lowres_window` kept for this floor or a lower one.
@@ -125,16 +122,16 @@ def upscale_window(
     if spans is None:
         return None
     row_spans, col_spans = spans
-    values = lowres_hw.float()
+    values_hw = lowres_hw
     top, left = origin
     for step in range(len(plan.kept)):
         out_rows, out_cols = row_spans[step + 1], col_spans[step + 1]
-        values = _resize_part(values, (top, left), plan.rows[step], plan.cols[step], out_rows, out_cols)
+        values_hw = _resize_part(values_hw, (top, left), plan.rows[step], plan.cols[step], out_rows, out_cols)
         top, left = out_rows[0], out_cols[0]
-    return MaskWindow(values, top, left)
+    return MaskWindow(values_hw, top, left)
 
 
-def lowres_window(lowres_hw: torch.Tensor, plan: UpscalePlan, floor: float) -> tuple[torch.Tensor, tuple[int, int]] | None:
+def lowres_window(lowres_hw: np.ndarray, plan: UpscalePlan, floor: float) -> tuple[np.ndarray, tuple[int, int]] | None:
     """The part of one mask's (h, w) low-res logits that :func:`upscale_window` reads for
     ``floor`` or any higher floor: (a copy of it, its origin (row, col)), or None when the window
     is empty. Keeping this instead of the whole map saves memory for small masks."""
@@ -142,57 +139,61 @@ def lowres_window(lowres_hw: torch.Tensor, plan: UpscalePlan, floor: float) -> t
     if spans is None:
         return None
     (r0, r1), (c0, c1) = spans[0][0], spans[1][0]
-    return lowres_hw[r0:r1, c0:c1].clone(), (r0, c0)
+    return lowres_hw[r0:r1, c0:c1].copy(), (r0, c0)
 
 
-def _spans(lowres_hw: torch.Tensor, origin: tuple[int, int], plan: UpscalePlan, floor: float):
-    """Row and column spans per stage: index 0 the low-res pixels to read, index k the outputs
-    of step k to compute (the last: the window). None when nothing reaches the floor."""
+def _spans(lowres_hw: np.ndarray, origin: tuple[int, int], plan: UpscalePlan, floor: float):
+    """(row spans, col spans), one per stage: stage 0 the low-res pixels to read, stage k the
+    outputs of step k to compute, the last one being the window. None when it is empty."""
     read_h, read_w = plan.lowres_read_hw
     hot_hw = lowres_hw[: read_h - origin[0], : read_w - origin[1]] > floor - FLOOR_MARGIN
-    hot_rows = torch.nonzero(hot_hw.any(dim=1)).flatten()
-    if hot_rows.numel() == 0:
+    hot_rows = np.flatnonzero(hot_hw.any(axis=1))
+    if hot_rows.size == 0:
         return None
-    hot_cols = torch.nonzero(hot_hw.any(dim=0)).flatten()
-    row_spans = _axis_spans(plan.rows, [k[0] for k in plan.kept], origin[0] + int(hot_rows[0]), origin[0] + int(hot_rows[-1]) + 1)
-    col_spans = _axis_spans(plan.cols, [k[1] for k in plan.kept], origin[1] + int(hot_cols[0]), origin[1] + int(hot_cols[-1]) + 1)
+    hot_cols = np.flatnonzero(hot_hw.any(axis=0))
+    row_spans = _axis_spans(plan.rows, [k[0] for k in plan.kept], origin[0] + hot_rows[0], origin[0] + hot_rows[-1] + 1)
+    col_spans = _axis_spans(plan.cols, [k[1] for k in plan.kept], origin[1] + hot_cols[0], origin[1] + hot_cols[-1] + 1)
     if row_spans is None or col_spans is None:
         return None
     return row_spans, col_spans
 
 
 def _axis_spans(axes: tuple[AxisResize, ...], kept: list[int], start: int, stop: int) -> list[tuple[int, int]] | None:
-    """Forward: the outputs each step's hot span reaches, ending in the window. Backward: the
-    inputs each step must read to compute the next span. Returns the spans to compute per stage
+    """Forward, the outputs that each step's hot span reaches, ending at the window; backward,
+    the inputs each step reads to compute the next span. Returns the spans to compute per stage
     (stage 0: low-res inputs), or None when the window is empty."""
-    hot = [(start, stop)]
+    hot = (int(start), int(stop))
     for axis, kept_size in zip(axes, kept):
-        a, b = axis.reached_by(*hot[-1], kept_size)
-        if a >= b:
+        hot = axis.reached_by(*hot, kept_size)
+        if hot[0] >= hot[1]:
             return None
-        hot.append((a, b))
-    needed = [hot[-1]]
+    needed = [hot]
     for axis in reversed(axes):
         needed.insert(0, axis.reads(*needed[0]))
     return needed
 
 
 def _resize_part(
-    values_hw: torch.Tensor,
+    values_hw: np.ndarray,
     values_origin: tuple[int, int],
     rows: AxisResize,
     cols: AxisResize,
     out_rows: tuple[int, int],
     out_cols: tuple[int, int],
-) -> torch.Tensor:
+) -> np.ndarray:
     """Outputs [out_rows) x [out_cols) of a bilinear resize, from the part ``values_hw`` of its
     input that starts at ``values_origin`` (row, col). Along x first, then between rows, the
     order in which torch's kernel combines the four inputs."""
     (r0, r1), (c0, c1) = out_rows, out_cols
     top, left = values_origin
-    c_first = torch.from_numpy(cols.first[c0:c1] - left)
-    c_second = torch.from_numpy(cols.second[c0:c1] - left)
-    along_x = values_hw[:, c_first] * cols.w_first[c0:c1] + values_hw[:, c_second] * cols.w_second[c0:c1]
-    r_first = torch.from_numpy(rows.first[r0:r1] - top)
-    r_second = torch.from_numpy(rows.second[r0:r1] - top)
-    return along_x[r_first] * rows.w_first[r0:r1, None] + along_x[r_second] * rows.w_second[r0:r1, None]
+    row_lo, row_hi = rows.reads(r0, r1)
+    col_lo, col_hi = cols.reads(c0, c1)
+    read_hw = values_hw[row_lo - top : row_hi - top, col_lo - left : col_hi - left]
+    along_x = (
+        np.take(read_hw, cols.first[c0:c1] - col_lo, axis=1) * cols.w_first[c0:c1]
+        + np.take(read_hw, cols.second[c0:c1] - col_lo, axis=1) * cols.w_second[c0:c1]
+    )
+    return (
+        along_x[rows.first[r0:r1] - row_lo] * rows.w_first[r0:r1, None]
+        + along_x[rows.second[r0:r1] - row_lo] * rows.w_second[r0:r1, None]
+    )
