@@ -9,6 +9,10 @@ network sees the object on most frames (with zero mean scores it would drop it h
 ``init_state`` only reads videos from JPEG folders or mp4 files, whose decoding and resizing
 (PIL, bicubic) differ from ours; :func:`official_state` hands it our own preprocessed frames
 instead, so that both sides start from identical tensors.
+
+The predictor fills small holes in its masks (``fill_hole_area=8``) with a CUDA extension and
+skips the step on the CPU; :func:`cpu_connected_components` stands in for that extension (patch
+it over ``sam2.utils.misc.get_connected_components``) so that it does so here too.
 """
 
 from unittest import mock
@@ -38,6 +42,22 @@ def build_official_video_predictor(
     with torch.no_grad():
         predictor.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.add_(object_score_bias)
     return predictor.eval()
+
+
+def cpu_connected_components(mask_n1hw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``sam2._C.get_connected_componnets`` returns, with scipy: the 8-connected components
+    of each (1, H, W) mask -> labels (N, 1, H, W), 0 off the mask, and each pixel's component area."""
+    from scipy import ndimage
+
+    masks = mask_n1hw.cpu().numpy().astype(bool)
+    labels = np.zeros(masks.shape, dtype=np.int32)
+    areas = np.zeros(masks.shape, dtype=np.int32)
+    for index, mask_hw in enumerate(masks[:, 0]):
+        labels_hw, _ = ndimage.label(mask_hw, structure=np.ones((3, 3)))
+        counts = np.bincount(labels_hw.ravel())
+        counts[0] = 0
+        labels[index, 0], areas[index, 0] = labels_hw, counts[labels_hw]
+    return torch.from_numpy(labels), torch.from_numpy(areas)
 
 
 def model_input_frames(frames, image_size: int) -> torch.Tensor:

@@ -15,6 +15,7 @@ from official_v2 import save_official_checkpoint
 from official_v2_video import build_official_video_predictor
 from sam_stack.errors import ImageError, PromptError, UnsupportedModelError
 from sam_stack.tasks.stack_tracking import StackTracker
+from sam_stack.tasks.stack_tracking.holes import FILLED_LOGIT, fill_small_holes
 from sam_stack.tasks.stack_tracking.memory_bank import (
     ConfidentRecentFrames,
     FrameMemory,
@@ -108,7 +109,7 @@ def as_dask(frames, tmp_path):
 
 
 def as_zarr(frames, tmp_path):
-    zarr = pytest.importorskip("zarr")
+    import zarr
     return zarr.array(frames, chunks=(1, *frames.shape[1:]))
 
 
@@ -322,6 +323,22 @@ def test_bad_prompts_are_refused(model, call, message):
     tracker.add_prompt(0, 1, points=[[30, 20]])
     with pytest.raises(PromptError, match=message):
         call(tracker)
+
+
+def test_small_holes_are_filled():
+    """Background regions (8-connected, at the border too) of at most ``max_area`` pixels."""
+    mask = np.ones((12, 12), bool)
+    mask[2:4, 2:6] = False  # a hole of 8 pixels: filled
+    mask[7:10, 2:5] = False  # 9 pixels: kept
+    mask[6, 8], mask[7, 9] = False, False  # two pixels touching at a corner: one region of 2
+    mask[11, 10:12] = False  # 2 pixels at the border: filled too
+    logits = torch.from_numpy(np.where(mask, 3.0, -3.0)).float()[None, None]
+    filled = fill_small_holes(logits, max_area=8)[0, 0].numpy()
+    expected = np.where(mask, 3.0, -3.0)
+    expected[2:4, 2:6] = expected[6, 8] = expected[7, 9] = FILLED_LOGIT
+    expected[11, 10:12] = FILLED_LOGIT
+    np.testing.assert_array_equal(filled, expected.astype(np.float32))
+    assert fill_small_holes(logits, max_area=0) is logits
 
 
 # ------------------------------------------------------------------------------ propagation

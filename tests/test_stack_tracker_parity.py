@@ -18,17 +18,23 @@ both objects nearly the same logits on tracked frames, so at some pixels the win
 by differences of 1e-6 that float rounding may flip; those pixels (official top two logits
 within 1e-3) are left out of that comparison.
 
+The official predictor's hole filling (``fill_hole_area=8``), which needs a CUDA extension, runs
+here on the CPU with a stand-in for that extension (``official_v2_video``), so both sides fill
+holes as the official predictor does on a GPU.
+
 The everyday suite uses a shrunk model (``official_v2.SMALL_OVERRIDES``) at a 128-pixel input
-(one scenario at 256), which runs every code path in seconds.
+(one scenario at 256), which runs every code path in seconds; the released tiny architecture at
+1024 pixels runs in the ``slow`` set.
 """
 
 import numpy as np
 import pytest
+import sam2.utils.misc
 import torch
 
 import sam_stack
 from official_v2 import save_official_checkpoint
-from official_v2_video import build_official_video_predictor, official_state
+from official_v2_video import build_official_video_predictor, cpu_connected_components, official_state
 from sam_stack.tasks.stack_tracking import StackTracker
 
 MIN_IOU = 0.99
@@ -40,12 +46,17 @@ FRAME_HW = (96, 128)
 # ---------------------------------------------------------------------------------- helpers
 
 
+@pytest.fixture(autouse=True)
+def official_hole_filling(monkeypatch):
+    monkeypatch.setattr(sam2.utils.misc, "get_connected_components", cpu_connected_components)
+
+
 class Pair:
     """An official predictor and our model with the same weights."""
 
-    def __init__(self, tmp_path, version: str, image_size: int, seed: int) -> None:
+    def __init__(self, tmp_path, version: str, image_size: int, seed: int, small: bool = True) -> None:
         torch.manual_seed(seed)  # the prompt encoder's Fourier matrix is drawn at construction
-        self.official = build_official_video_predictor(version, image_size=image_size, seed=seed)
+        self.official = build_official_video_predictor(version, image_size=image_size, seed=seed, small=small)
         path = tmp_path / f"sam2_{version}_{image_size}.pt"
         save_official_checkpoint(self.official, path)
         self.model = sam_stack.load_model(path, device="cpu")
@@ -246,3 +257,15 @@ def test_object_leaves_and_returns(pairs, version):
     assert_same_masks(ours, official)
     assert not ours[3][1].any() and not ours[4][1].any()
     assert all(ours[frame][1].any() for frame in (1, 2, 5, 6, 7, 8))
+
+
+@pytest.mark.slow
+def test_released_tiny_architecture_at_1024(tmp_path):
+    pair = Pair(tmp_path, "v2.1", image_size=1024, seed=8, small=False)
+    frames = np.random.default_rng(8).integers(0, 256, (4, 192, 256, 3), dtype=np.uint8)
+    tracker, state = pair.start(frames)
+    tracker.add_prompt(0, 1, points=[[120, 90]])
+    tracker.add_prompt(0, 2, box=[20, 30, 90, 150])
+    official_points(pair.official, state, 0, 1, points=[[120, 90]], labels=[1])
+    official_points(pair.official, state, 0, 2, box=[20, 30, 90, 150])
+    assert_same_masks(our_frames(tracker), official_frames(pair.official, state))

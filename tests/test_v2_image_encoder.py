@@ -25,7 +25,7 @@ from sam_stack.models.v2.architecture import (
 )
 from sam_stack.models.v2.image_encoder import HieraImageEncoder
 
-sam2 = pytest.importorskip("sam2")
+import sam2  # noqa: E402 - after the stand-in for torchvision is on the path (conftest)
 from sam2.modeling.backbones.hieradet import Hiera  # noqa: E402
 from sam2.modeling.backbones.image_encoder import FpnNeck, ImageEncoder  # noqa: E402
 from sam2.modeling.position_encoding import PositionEmbeddingSine  # noqa: E402

@@ -22,7 +22,6 @@ from sam_stack.models.v2.model_architecture import (
 )
 from sam_stack.models.v2.sam_v2 import SamV2
 
-pytest.importorskip("sam2")
 
 
 @pytest.fixture(scope="module")

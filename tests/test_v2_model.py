@@ -31,7 +31,6 @@ from sam_stack.errors import ImageError
 from sam_stack.models.image_input import to_uint8_rgb
 from sam_stack.models.v2.mask_selection import stability_scores
 
-pytest.importorskip("sam2")
 
 FEATURE_ATOL = 1e-4
 LOGIT_ATOL = 1e-4
@@ -158,6 +157,57 @@ def test_prompts_steer_the_masks(encoded):
     first = encoded.ours.predict(encoded.encoding, **in_pixels(CASES["one point"], encoded.image_hw))
     other = encoded.ours.predict(encoded.encoding, **in_pixels(CASES["box"], encoded.image_hw))
     assert np.abs(first.logits - other.logits).max() > 1000 * LOGIT_ATOL
+
+
+@pytest.mark.parametrize("multimask", [True, False], ids=["multimask", "single"])
+def test_point_batch_matches_the_official_generator_call(encoded, multimask):
+    """``decode_point_batch`` against the call SAM2AutomaticMaskGenerator makes for a batch of
+    grid points, then its "mask to mask" refinement (clamped logits as mask prompts)."""
+    height, width = encoded.image_hw
+    grid_b2 = np.array([[0.125, 0.125], [0.375, 0.625], [0.875, 0.375], [0.625, 0.875]]) * [width, height]
+    points = encoded.predictor._transforms.transform_coords(
+        torch.as_tensor(grid_b2, dtype=torch.float32), normalize=True, orig_hw=encoded.image_hw
+    )
+    labels = torch.ones(len(points), 1, dtype=torch.int)
+    _, iou, low_res = encoded.predictor._predict(points[:, None], labels, multimask_output=multimask, return_logits=True)
+    logits_bkhw, iou_bk = encoded.ours.decode_point_batch(encoded.encoding, grid_b2, multimask=multimask)
+    torch.testing.assert_close(logits_bkhw.clamp(-32, 32), low_res, atol=LOGIT_ATOL, rtol=0)
+    torch.testing.assert_close(iou_bk, iou, atol=SCORE_ATOL, rtol=0)
+
+    prompt_b1hw = low_res[:, :1]
+    _, iou, low_res = encoded.predictor._predict(points[:, None], labels, mask_input=prompt_b1hw, multimask_output=False, return_logits=True)
+    logits_bkhw, iou_bk = encoded.ours.decode_point_batch(encoded.encoding, grid_b2, multimask=False, mask_logits_b1hw=prompt_b1hw)
+    torch.testing.assert_close(logits_bkhw.clamp(-32, 32), low_res, atol=LOGIT_ATOL, rtol=0)
+    torch.testing.assert_close(iou_bk, iou, atol=SCORE_ATOL, rtol=0)
+
+
+def test_upscale_steps_are_one_resize_to_the_image(encoded):
+    assert encoded.ours.upscale_steps(encoded.encoding) == [(encoded.image_hw, encoded.image_hw)]
+
+
+def test_a_batch_encodes_as_one_by_one(small_v21):
+    images = [IMAGES["rgb-480x640"](), IMAGES["gray-uint16-300x400"]()]
+    small_v21.input_size = 256  # a small input keeps this test fast
+    try:
+        batch = small_v21.encode_images(images)
+        alone = [small_v21.encode_image(image) for image in images]
+    finally:
+        small_v21.input_size = 1024
+    for one, other in zip(batch, alone, strict=True):
+        assert (one.image_size, one.input_size) == (other.image_size, other.input_size)
+        torch.testing.assert_close(one.features_bchw, other.features_bchw, atol=FEATURE_ATOL, rtol=0)
+        for level, other_level in zip(one.high_res_features, other.high_res_features, strict=True):
+            torch.testing.assert_close(level, other_level, atol=FEATURE_ATOL, rtol=0)
+
+
+def test_images_of_their_own_sizes_are_encoded_one_by_one(small_v21):
+    images = [random_image((64, 96, 3), seed=10), random_image((100, 40, 3), seed=11)]
+    small_v21.input_size = "image"
+    try:
+        batch = small_v21.encode_images(images)
+    finally:
+        small_v21.input_size = 1024
+    assert [encoding.input_size for encoding in batch] == [(64, 96), (128, 64)]
 
 
 # ----------------------------------------------------------------- single mask: stability fallback

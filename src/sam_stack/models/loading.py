@@ -1,8 +1,9 @@
-"""``load_model``: from a file (or, later, a catalog name) to a ready model on a device."""
+"""``load_model``: from a file or a catalog name to a ready model on a device."""
 
 import torch
 
 from ..errors import CheckpointError
+from .catalog import resolve
 from .checkpoint import Checkpoint, describe_mismatch, detect_version, read_checkpoint
 from .segment_anything_model import SegmentAnythingModel
 from .v1.architecture import VitArchitecture, vit_architecture_from_state_dict
@@ -25,13 +26,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def load_model(source, device: str | torch.device = "auto") -> SegmentAnythingModel:
-    """Loads an official SAM v1, SAM2 or SAM2.1 checkpoint, or a file written by ``model.save``.
+    """Loads an official SAM v1, SAM2 or SAM2.1 checkpoint, a file written by ``model.save``, or
+    a catalog name (see ``list_models``), downloaded once into the cache and checked.
 
     Version and size are read from the weights. Errors a user can cause raise
     :class:`~sam_stack.errors.CheckpointError` with a message saying what was found and what
     was expected.
     """
-    checkpoint = read_checkpoint(source)
+    checkpoint = read_checkpoint(resolve(source))
     version = detect_version(checkpoint.state_dict)
     if version == "v1":
         return _build_v1(checkpoint, resolve_device(device))

@@ -169,7 +169,8 @@ class SegmentAnythingModel:
         return [self._encode(rgb) for rgb in rgbs_hw3]
 
     def _decode(self, encoding: ImageEncoding, prompts: Prompts, multimask: bool):
-        """-> low-res logits (1, K, 256, 256), scores (1, K), object score or None."""
+        """-> low-res logits (1, K, h, w) (256 x 256 at the official input sizes), scores (1, K),
+        object score or None."""
         raise NotImplementedError
 
     def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:

@@ -76,32 +76,66 @@ class SamV2Model(SegmentAnythingModel):
         self._input_size = checked_input_size(setting, self._size_multiple)
 
     def _encode(self, rgb_hw3: np.ndarray) -> ImageEncoding:
-        height, width = rgb_hw3.shape[:2]
-        input_hw = input_size_for(self._input_size, (height, width), self._size_multiple)
+        return self._encode_batch([rgb_hw3])[0]
+
+    def _encode_batch(self, rgbs_hw3: list[np.ndarray]) -> list[ImageEncoding]:
+        input_sizes = [input_size_for(self._input_size, rgb.shape[:2], self._size_multiple) for rgb in rgbs_hw3]
+        if len(set(input_sizes)) > 1:
+            # Images resized to their own, different sizes cannot share one encoder pass.
+            return [self._encode_batch([rgb])[0] for rgb in rgbs_hw3]
+        images_bchw = torch.cat([to_model_input(rgb, input_sizes[0], self.device) for rgb in rgbs_hw3])
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bfloat16):
-            features = self.network.encode_image(to_model_input(rgb_hw3, input_hw, self.device))
+            features = self.network.encode_image(images_bchw)
         features = features.to(torch.float32)
         # SAM2ImagePredictor adds the "no memory" embedding to the image embedding of every image.
-        image_embedding = features.features_bchw + self.network.no_mem_embed.view(1, -1, 1, 1)
-        return ImageEncoding(image_embedding, features.high_res_features, (height, width), input_hw)
+        embeddings_bchw = features.features_bchw + self.network.no_mem_embed.view(1, -1, 1, 1)
+        # A copy per image, so that an encoding kept alone does not hold the whole batch's memory.
+        return [
+            ImageEncoding(
+                embeddings_bchw[i : i + 1].clone(),
+                None if features.high_res_features is None else tuple(level[i : i + 1].clone() for level in features.high_res_features),
+                rgb.shape[:2],
+                input_sizes[0],
+            )
+            for i, rgb in enumerate(rgbs_hw3)
+        ]
 
     def _decode(self, encoding: ImageEncoding, prompts: Prompts, multimask: bool):
         """-> native low-res logits (1, K, h / 4, w / 4) for input (h, w), unclamped; IoU (1, K);
         object-presence logit."""
-        prompt_encoder = self.network.prompt_encoder_for(encoding.input_size)
-        sparse = self._sparse_tokens(prompt_encoder, prompts, encoding)
+        sparse = self._sparse_tokens(prompts, encoding)
         mask = None if prompts.mask_logits is None else self._native_mask(prompts.mask_logits, encoding)
-        dense = prompt_encoder.embed_masks(mask, batch_size=1)
+        logits_bkhw, iou_bk, object_score_b1 = self._run_decoder(encoding, sparse, mask, multimask)
+        return logits_bkhw, iou_bk, float(object_score_b1[0, 0])
+
+    def _decode_point_batch(
+        self, encoding: ImageEncoding, points_b2: torch.Tensor, mask_logits_b1hw: torch.Tensor | None, multimask: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # As SAM2AutomaticMaskGenerator: float32 points, normalised and scaled as predict does.
+        points_b12 = self._to_input_pixels(points_b2[:, None], encoding)
+        labels_b1 = torch.ones(len(points_b2), 1, dtype=torch.int64, device=self.device)
+        sparse = self.network.prompt_encoder_for(encoding.input_size).embed_points(points_b12, labels_b1, pad=True)
+        mask = None if mask_logits_b1hw is None else mask_logits_b1hw.to(self.device, torch.float32)
+        logits_bkhw, iou_bk, _ = self._run_decoder(encoding, sparse, mask, multimask)
+        return logits_bkhw, iou_bk
+
+    def _run_decoder(
+        self, encoding: ImageEncoding, sparse_bnc: torch.Tensor, mask_b1hw: torch.Tensor | None, multimask: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """B prompts' tokens (B, N, C) and mask prompts (B, 1, h / 4, w / 4) or None -> the chosen
+        logits (B, K, h / 4, w / 4), their IoU (B, K) and the object-presence logits (B, 1)."""
+        prompt_encoder = self.network.prompt_encoder_for(encoding.input_size)
+        dense = prompt_encoder.embed_masks(mask_b1hw, batch_size=len(sparse_bnc))
         out = self.network.sam_mask_decoder(
-            encoding.features_bchw, self._dense_positional_encoding(encoding.input_size), sparse, dense, encoding.high_res_features
+            encoding.features_bchw, self._dense_positional_encoding(encoding.input_size), sparse_bnc, dense, encoding.high_res_features
         )
         arch = self.network.arch
         logits_bkhw, iou_bk = select_masks(
             out.masks_bkhw, out.iou_bk, multimask, arch.dynamic_multimask_stability_delta, arch.dynamic_multimask_stability_thresh
         )
-        return logits_bkhw, iou_bk, float(out.object_score_b1[0, 0])
+        return logits_bkhw, iou_bk, out.object_score_b1
 
-    def _sparse_tokens(self, prompt_encoder, prompts: Prompts, encoding: ImageEncoding) -> torch.Tensor:
+    def _sparse_tokens(self, prompts: Prompts, encoding: ImageEncoding) -> torch.Tensor:
         """Box corners (labels 2, 3) then points, in input pixels, with the padding point -> (1, N, C)."""
         xy, labels = [], []
         if prompts.box is not None:
@@ -110,6 +144,7 @@ class SamV2Model(SegmentAnythingModel):
         if prompts.points is not None:
             xy.append(prompts.points)
             labels.append(prompts.labels)
+        prompt_encoder = self.network.prompt_encoder_for(encoding.input_size)
         if not xy:
             return torch.empty(1, 0, prompt_encoder.embed_dim, device=self.device)
         points = self._to_input_pixels(torch.cat(xy, dim=1), encoding)
@@ -138,6 +173,9 @@ class SamV2Model(SegmentAnythingModel):
 
     def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
         return upscale_from_square_input(logits_bkhw.float(), encoding.image_size)
+
+    def _upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        return [(encoding.image_size, encoding.image_size)]
 
     def _returned_logits(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
         clamped = logits_bkhw.clamp(-LOGIT_LIMIT, LOGIT_LIMIT)

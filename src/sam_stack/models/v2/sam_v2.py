@@ -31,6 +31,12 @@ Attributes (C = ``arch.hidden_dim`` = 256, C_mem = the memory width = 64 in the 
         where the object is absent.
     obj_ptr_tpos_proj: v2.1: Linear(C, C_mem), projects the temporal encoding of object pointers;
         v2: Identity (no weights).
+
+Methods:
+    encode_image(image_bchw) -> :class:`SamV2ImageFeatures`: the official ``forward_image``
+        (encoder, then ``conv_s0`` / ``conv_s1`` on the two finer levels).
+    prompt_encoder_for((H, W)): the prompt encoder for an input of another size than
+        ``arch.image_size``, sharing its weights.
 """
 
 import copy

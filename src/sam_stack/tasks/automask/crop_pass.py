@@ -44,16 +44,16 @@ def process_crop(
     x0, y0, x1, y1 = crop_box
     image_h, image_w = rgb_hw3.shape[:2]
     encoding = model.encode_image(rgb_hw3[y0:y1, x0:x1])
-    points_n2 = scale_points_to_crop(settings.point_grids[layer], crop_box)
+    grid_points_n2 = scale_points_to_crop(settings.point_grids[layer], crop_box)
 
     plan = None
     parts = []
-    for start in range(0, len(points_n2), settings.points_per_batch):
-        points_b2 = points_n2[start : start + settings.points_per_batch]
-        lowres_nhw, iou_n, points_n2_rep = _decode(model, encoding, points_b2, settings)
+    for start in range(0, len(grid_points_n2), settings.points_per_batch):
+        points_b2 = grid_points_n2[start : start + settings.points_per_batch]
+        lowres_nhw, iou_n, points_n2 = _decode(model, encoding, points_b2, settings)
         if plan is None:
             plan = UpscalePlan.from_steps(tuple(lowres_nhw.shape[-2:]), model.upscale_steps(encoding))
-        parts.append(_filter_batch(lowres_nhw, iou_n, points_n2_rep, plan, crop_box, crop_index, (image_h, image_w), settings))
+        parts.append(_filter_batch(lowres_nhw, iou_n, points_n2, plan, crop_box, crop_index, (image_h, image_w), settings))
         if on_batch is not None:
             on_batch()
     candidates = Candidates.concatenate(parts, settings.points_dtype)

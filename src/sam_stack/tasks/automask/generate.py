@@ -123,8 +123,8 @@ def iter_masks(model, image, progress: bool = False, **parameters) -> Iterator[d
             stacklevel=2,
         )
     rgb_hw3 = to_uint8_rgb(image)
-    found = find_masks(model, rgb_hw3, settings, progress)
-    yield from found.records()
+    # Parameters and image are checked now; the search runs when the first record is asked for.
+    return (record for record in find_masks(model, rgb_hw3, settings, progress).records())
 
 
 @dataclass
@@ -150,11 +150,10 @@ class FoundMasks:
             keep, masks, boxes_n4 = postprocess_small_regions(masks, boxes_n4, settings.min_mask_region_area, nms_threshold)
             candidates = candidates.select(keep)
 
-        number_dtype = torch.float32 if settings.records_in_float32 else None
         crop_boxes_n4 = torch.tensor([self.crops[i].box for i in candidates.crops_n.tolist()], dtype=torch.int64).reshape(-1, 4)
         fields = [candidates.iou_n, candidates.stability_n, boxes_n4, candidates.points_n2, crop_boxes_n4]
-        if number_dtype is not None:
-            fields = [values.to(number_dtype) for values in fields]
+        if settings.records_in_float32:
+            fields = [values.float() for values in fields]
         iou_n, stability_n, boxes_n4, points_n2, crop_boxes_n4 = (values.numpy() for values in fields)
         for i, mask_hw in enumerate(masks):
             yield mask_record(mask_hw, boxes_n4[i], iou_n[i], points_n2[i], stability_n[i], crop_boxes_n4[i])
@@ -166,7 +165,7 @@ def find_masks(model, rgb_hw3: np.ndarray, settings: AutomaskSettings, progress:
     crop_boxes, layers = generate_crop_boxes(image_hw, settings.crop_n_layers, settings.crop_overlap_ratio)
     total = sum(batches_in_crop(settings, layer) for layer in layers)
     parts, crops = [], []
-    with tqdm(total=total, desc="segment everything", unit="batch", disable=not progress) as bar:
+    with tqdm(total=total, desc="segment everything", unit="batch", disable=not progress, leave=False) as bar:
         for crop_index, (crop_box, layer) in enumerate(zip(crop_boxes, layers)):
             candidates, crop = process_crop(model, rgb_hw3, crop_box, crop_index, layer, settings, on_batch=lambda: bar.update(1))
             parts.append(candidates)

@@ -32,8 +32,8 @@ a reason:
   antialiased bilinear; see ``models/v2/preprocessing``), so that a frame and the same image in
   ``model.predict`` get the same masks; the official video predictor resizes 8-bit frames with
   PIL's bicubic filter. Any dtype is accepted and mapped to 8 bits per frame (``image_input``).
-- Small holes are not filled: the official predictor fills holes of up to 8 low-resolution pixels
-  in its output masks with a CUDA extension, and skips this with a warning on the CPU.
+- Small holes (``fill_hole_area``, 8 low-resolution pixels as officially) are filled on every
+  device; the official predictor needs a CUDA extension for this and skips it on the CPU.
 
 Like the official predictor, memories are stored in bfloat16 (half the memory; they are used in
 float32), up to 16 object pointers are attended to, and an object whose score is <= 0 on a frame
@@ -55,7 +55,7 @@ returns its labels only when every frame is done, so an interrupted run leaves n
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -63,12 +63,14 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from ...errors import PromptError, UnsupportedModelError
+from ...models.common.prompt_encoder import BOX_BOTTOM_RIGHT, BOX_TOP_LEFT
 from ...models.image_input import to_uint8_rgb
 from ...models.v2.input_size import input_size_for
 from ...models.v2.preprocessing import to_model_input
 from ...models.v2.sam_v2 import SamV2ImageFeatures
 from ...models.v2.video_steps import FrameOutput, VideoSteps
 from .frames import FrameReader
+from .holes import fill_small_holes
 from .memory_bank import ConfidentRecentFrames, FrameMemory, MemoryRules, RecentFrames, select_memory
 from .overlaps import exclusive_masks, label_image
 from .samurai import SamuraiSelector, SamuraiSettings, mask_boxes
@@ -117,9 +119,19 @@ class StackTracker:
         samurai: True for SAMURAI's mask selection with the paper's settings, or the settings.
         cached_frames: how many frames' image encodings are kept (a prompted frame is often
             propagated from next, so the default keeps it and the frame being tracked).
+        fill_hole_area: background regions of up to this many low-resolution pixels join the
+            mask (official ``fill_hole_area``; 0 turns it off).
     """
 
-    def __init__(self, model, frames, *, samurai: bool | SamuraiSettings = False, cached_frames: int = 2) -> None:
+    def __init__(
+        self,
+        model,
+        frames,
+        *,
+        samurai: bool | SamuraiSettings = False,
+        cached_frames: int = 2,
+        fill_hole_area: int = 8,
+    ) -> None:
         if getattr(model, "version", None) not in ("v2", "v2.1"):
             raise UnsupportedModelError(
                 f"found a SAM {getattr(model, 'version', '?')} model ({model!r}); propagation through a stack "
@@ -139,6 +151,7 @@ class StackTracker:
         )
         self._samurai = SamuraiSettings() if samurai is True else (samurai or None)
         self._cached_frames = max(1, cached_frames)
+        self._fill_hole_area = fill_hole_area
         self._encodings: OrderedDict[int, SamV2ImageFeatures] = OrderedDict()
         self._objects: dict[int, ObjectPrompts] = {}
 
@@ -168,13 +181,19 @@ class StackTracker:
         """
         frame = self._checked_frame(frame)
         object_id = _checked_object_id(object_id)
-        features = self._features(frame)
         if mask is not None:
             if points is not None or box is not None:
                 raise PromptError("found a mask together with points or a box; expected a mask alone, or points and / or a box")
-            output = self._steps.decode_mask_prompt(features, self._mask_input(mask, self.frame_shape))
+            mask_b1hw = self._mask_input(mask, self.frame_shape)
+            features = self._features(frame)
+            output = self._steps.decode_mask_prompt(features, mask_b1hw)
         else:
-            output = self._decode_points(features, points, point_labels, box)
+            points_bn2, labels_bn = self._point_prompt(points, point_labels, box)
+            features = self._features(frame)
+            candidates = self._steps.decode_prompt(features, points_bn2, labels_bn)
+            output = self._steps.choose(candidates, int(candidates.iou_bk[0].argmax()))
+        # Officially a prompted frame's memory is made from its stored, hole-filled mask.
+        output = self._filled(output)
         memory = self._steps.encode_memory(features, output, from_prompt=True)
         prompts = self._objects.setdefault(object_id, ObjectPrompts())
         prompts.frames[frame] = PromptedFrame(output, FrameMemory(memory.to(MEMORY_DTYPE), output.pointer_bc))
@@ -187,8 +206,9 @@ class StackTracker:
         stack, (H', W') or (H', W', 3)), where it covers ``mask`` ((H', W') bool)."""
         object_id = _checked_object_id(object_id)
         rgb = to_uint8_rgb(image)
+        mask_b1hw = self._mask_input(mask, rgb.shape[:2])
         features = self.model.network.encode_image(to_model_input(rgb, self._steps.input_hw, self.model.device))
-        output = self._steps.decode_mask_prompt(features, self._mask_input(mask, rgb.shape[:2]))
+        output = self._filled(self._steps.decode_mask_prompt(features, mask_b1hw))
         memory = self._steps.encode_memory(features, output, from_prompt=True)
         prior = FrameMemory(memory.to(MEMORY_DTYPE), output.pointer_bc)
         self._objects.setdefault(object_id, ObjectPrompts()).priors.append(prior)
@@ -291,7 +311,8 @@ class StackTracker:
             output.iou_b1.item(), output.object_score_b1.item(), kf_score
         )
         state.recent.add(frame, FrameMemory(memory.to(MEMORY_DTYPE), output.pointer_bc), confident)
-        return output
+        # A tracked frame's memory is made before its holes are filled (officially too).
+        return self._filled(output)
 
     def _begin_passes(self) -> dict[int, ObjectPass]:
         """Every object's state for a new propagation, its prompts copied as they are now."""
@@ -321,16 +342,16 @@ class StackTracker:
             self._encodings.popitem(last=False)
         return features
 
-    def _decode_points(self, features: SamV2ImageFeatures, points, point_labels, box) -> FrameOutput:
-        """Checks point and box prompts as ``model.predict`` does and decodes them."""
+    def _point_prompt(self, points, point_labels, box) -> tuple[torch.Tensor, torch.Tensor]:
+        """Points and box, checked as ``model.predict`` checks them -> (1, N, 2) (x, y) in input
+        pixels and (1, N) labels, box corners first (labels 2 and 3) as the official predictor."""
         if points is None and box is None:
             raise PromptError("no prompt given; expected points, a box or a mask")
         prompts = self.model._check_prompts(self.frame_shape, points, point_labels, box, None)
         xy, labels = [], []
         if prompts.box is not None:
-            # As the official predictor: box corners first, as points labelled 2 and 3.
             xy.append(prompts.box.reshape(1, 2, 2))
-            labels.append(torch.tensor([[2, 3]]))
+            labels.append(torch.tensor([[BOX_TOP_LEFT, BOX_BOTTOM_RIGHT]]))
         if prompts.points is not None:
             xy.append(prompts.points)
             labels.append(prompts.labels)
@@ -340,8 +361,10 @@ class StackTracker:
         # Pixels of the frame -> pixels of the model input, in float32 as the official predictor.
         normalised = torch.cat(xy, dim=1).to(torch.float32) / torch.tensor([width, height], dtype=torch.float32)
         points_bn2 = (normalised * torch.tensor([input_w, input_h], dtype=torch.float32)).to(device)
-        candidates = self._steps.decode_prompt(features, points_bn2, torch.cat(labels, dim=1).to(device))
-        return self._steps.choose(candidates, int(candidates.iou_bk[0].argmax()))
+        return points_bn2, torch.cat(labels, dim=1).to(device)
+
+    def _filled(self, output: FrameOutput) -> FrameOutput:
+        return replace(output, mask_logits_b1hw=fill_small_holes(output.mask_logits_b1hw, self._fill_hole_area))
 
     def _mask_input(self, mask, image_hw: tuple[int, int]) -> torch.Tensor:
         """(H, W) mask -> (1, 1, h, w) 0 / 1 float at the model input, as ``add_new_mask`` makes it."""
