@@ -19,7 +19,8 @@ Printed:
 2. speed: seconds per frame on the long stack, wall and CPU time (CPU time is robust to other
    work on the machine), and ours / official (below 1 is faster);
 3. a very long stack (2000 frames) through ours only: it is read one frame at a time, so neither
-   time per frame nor memory changes.
+   time per frame nor the process's own memory ("anon") changes; its peak RSS also counts the
+   pages of the memmapped file read so far ("file"), which the system may drop at any time.
 
     python benchmarks/compare_propagation.py                  # shrunk model, 256-pixel input
     python benchmarks/compare_propagation.py --real --frames 6 12 --long 0   # SAM 2.1 tiny at 1024
@@ -68,14 +69,23 @@ def make_stack(path: Path, num_frames: int, height: int, width: int) -> None:
     stack.flush()
 
 
+def memory_status_mb(field: str) -> float | None:
+    """A field of Linux's /proc/self/status in MB (None elsewhere)."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory. Linux's VmHWM starts afresh in a new program, while
     ``ru_maxrss`` would carry over the parent's peak from before the fork."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+    peak = memory_status_mb("VmHWM")
+    if peak is not None:
+        return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 1024**2)
 
 
@@ -126,6 +136,10 @@ def timings(num_frames, wall_start, cpu_start, baseline_mb, areas) -> dict:
         "cpu_s_per_frame": (time.process_time() - cpu_start) / num_frames,
         "baseline_rss_mb": baseline_mb,
         "peak_rss_mb": peak_rss_mb(),
+        # Of the memory held at the end: the process's own, and the pages of files it has read
+        # through a memory map (the stack), which the system can drop at any time.
+        "anon_rss_mb": memory_status_mb("RssAnon") or float("nan"),
+        "file_rss_mb": memory_status_mb("RssFile") or float("nan"),
         "mean_area": float(np.mean(areas)),
     }
 
@@ -183,11 +197,15 @@ def main(argv=None) -> None:
 
     model = f"SAM 2.1 {'tiny' if args.real else 'shrunk tiny'}, {args.image_size}-pixel input"
     print(f"{model}, {height}x{width} uint8 frames, one object, CPU threads: {args.threads}, torch {torch.__version__}")
-    print(f"{'side':<14}{'frames':>8}{'wall s/frame':>14}{'CPU s/frame':>13}{'peak RSS MB':>13}{'(at start)':>12}")
+    print(
+        f"{'side':<14}{'frames':>8}{'wall s/frame':>14}{'CPU s/frame':>13}{'peak RSS MB':>13}{'(at start)':>12}"
+        f"{'end: anon MB':>14}{'file MB':>9}"
+    )
     for (side, num_frames), result in sorted(results.items(), key=lambda item: (item[0][1], item[0][0])):
         print(
             f"{side:<14}{num_frames:>8}{result['wall_s_per_frame']:>14.3f}{result['cpu_s_per_frame']:>13.3f}"
             f"{result['peak_rss_mb']:>13.0f}{result['baseline_rss_mb']:>12.0f}"
+            f"{result['anon_rss_mb']:>14.0f}{result['file_rss_mb']:>9.0f}"
         )
     for side in SIDES:
         ratio = results[side, long]["peak_rss_mb"] / results[side, short]["peak_rss_mb"]

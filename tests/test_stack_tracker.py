@@ -13,7 +13,7 @@ import sam_stack
 from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint as save_v1
 from official_v2 import save_official_checkpoint
 from official_v2_video import build_official_video_predictor
-from sam_stack.errors import ImageError, PromptError, UnsupportedModelError
+from sam_stack.errors import ImageError, PromptError, SamStackError, UnsupportedModelError
 from sam_stack.tasks.stack_tracking import StackTracker
 from sam_stack.tasks.stack_tracking.holes import FILLED_LOGIT, fill_small_holes
 from sam_stack.tasks.stack_tracking.memory_bank import (
@@ -249,6 +249,22 @@ def test_prompts_return_the_masks_of_their_frame(model):
     assert list(other_frame) == [1]
 
 
+def test_overlapping_objects_keep_their_own_masks_unless_exclusive(model):
+    frames = stack(3)
+    masks = {}
+    for exclusive in (True, False):
+        tracker = StackTracker(model, frames, exclusive=exclusive)
+        tracker.add_prompt(0, 1, points=[[30, 20]])
+        tracker.add_prompt(0, 2, points=[[30, 20]])
+        masks[exclusive] = propagated(tracker)
+        np.testing.assert_array_equal(tracker.run()[2] > 0, masks[exclusive][2][1] | masks[exclusive][2][2])
+    for frame in range(3):
+        shared, resolved = masks[False][frame], masks[True][frame]
+        np.testing.assert_array_equal(shared[1], shared[2])
+        assert not (resolved[1] & resolved[2]).any()
+        np.testing.assert_array_equal(resolved[1] | resolved[2], shared[1])
+
+
 def test_a_prompt_on_a_propagated_frame_becomes_a_conditioning_frame(model):
     tracker = StackTracker(model, stack(8))
     tracker.add_prompt(0, 1, points=[[30, 20]])
@@ -364,7 +380,7 @@ def test_run_labels_every_frame_from_the_prompts_outwards(model):
     np.testing.assert_array_equal(forward_only[3:], labels[3:])
     backward_only = tracker.run("backward")
     np.testing.assert_array_equal(backward_only[:4], labels[:4])
-    with pytest.raises(ValueError, match="direction 'up'"):
+    with pytest.raises(SamStackError, match="direction 'up'"):
         tracker.run("up")
 
 

@@ -27,9 +27,10 @@ class Candidates:
     """N masks with the fields of the official generators' records, in a fixed order.
 
     iou_n, stability_n: (N,) float32. boxes_n4: (N, 4) int64 XYXY inclusive mask boxes, in the
-    crop's frame until ``to_image_frame``. points_n2: (N, 2) prompt (x, y), float64 (v1) or float32
-    (v2), same frame as the boxes. crops_n: (N,) int64 index into the generator's list of crops.
-    lowres: per mask, (low-res logits part, its (row, col) origin), or None for an empty mask.
+    crop's frame, then (after the crop's NMS) the image's. points_n2: (N, 2) prompt (x, y),
+    float64 (v1) or float32 (v2), in the same frame as the boxes. crops_n: (N,) int64 index into
+    the generator's list of crops. lowres: per mask, (part of its low-res logits, float32 numpy,
+    and that part's (row, col) origin), or None where no pixel reaches the mask threshold.
     """
 
     iou_n: torch.Tensor

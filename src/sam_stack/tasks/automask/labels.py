@@ -33,7 +33,7 @@ def generate_labels_stack(model, frames, out=None, progress: bool = False, **par
     otherwise. Slice t's labels continue after the last label number given out on slices < t.
     Returns ``out`` or the new array.
     """
-    n_frames = len(frames)
+    n_frames = frames.shape[0] if hasattr(frames, "shape") else len(frames)
     labels = None
     next_label = 1
     for t in tqdm(range(n_frames), desc="slices", unit="slice", disable=not progress):

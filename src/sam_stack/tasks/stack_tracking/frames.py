@@ -1,8 +1,8 @@
 """Reading a stack one frame at a time, whatever holds it.
 
 A stack is anything indexed along its first axis that gives 2-D (or RGB) frames: a numpy array
-or memmap, a dask or zarr array, a list of arrays. Only ``len``, ``shape`` (when it has one) and
-``stack[i]`` are used, so a stack on disk or computed lazily is never loaded whole.
+or memmap, a dask or zarr array, a list of arrays. Only ``shape`` (``len`` where there is none)
+and ``stack[i]`` are used, so a stack on disk or computed lazily is never loaded whole.
 """
 
 import numpy as np
@@ -22,10 +22,11 @@ class FrameReader:
 
     def __init__(self, stack) -> None:
         self._stack = stack
-        self.num_frames = len(stack)
+        # zarr 3 arrays have a shape but no len().
+        shape = getattr(stack, "shape", None)
+        self.num_frames = int(shape[0]) if shape is not None else len(stack)
         if self.num_frames == 0:
             raise ImageError(f"found an empty stack; expected {EXPECTED} with T >= 1")
-        shape = getattr(stack, "shape", None)
         frame_shape = tuple(shape[1:]) if shape is not None else np.shape(stack[0])
         if len(frame_shape) not in (2, 3) or (len(frame_shape) == 3 and frame_shape[2] != 3):
             raise ImageError(f"found frames of shape {frame_shape}; expected {EXPECTED}")

@@ -24,8 +24,10 @@ a reason:
   replaces the object's earlier prompt on that frame; officially it is also given the earlier
   mask as a mask prompt. Propagating again from the prompted frame recomputes only the frames
   after it (before it, in reverse).
-- Overlaps are resolved (official ``non_overlap_masks=True``; off by default there): each pixel
-  goes to the object with the highest mask logit, if that is > 0 (see ``overlaps``).
+- Overlaps are resolved by default (official ``non_overlap_masks=True``; off by default there):
+  each pixel goes to the object with the highest mask logit, if that is > 0 (see ``overlaps``).
+  ``exclusive=False`` gives each object its own mask, as the official default; ``run`` always
+  resolves them, since a label image holds one object per pixel.
 - ``propagate(reverse=True)`` starts by default at the *latest* prompted frame (officially at the
   earliest, which leaves everything after it untouched); forward, at the earliest, as officially.
 - Frames are resized to the model's input as the image predictor resizes images (float,
@@ -62,7 +64,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from ...errors import PromptError, UnsupportedModelError
+from ...errors import PromptError, SamStackError, UnsupportedModelError
 from ...models.common.prompt_encoder import BOX_BOTTOM_RIGHT, BOX_TOP_LEFT
 from ...models.image_input import to_uint8_rgb
 from ...models.v2.input_size import input_size_for
@@ -121,6 +123,8 @@ class StackTracker:
             propagated from next, so the default keeps it and the frame being tracked).
         fill_hole_area: background regions of up to this many low-resolution pixels join the
             mask (official ``fill_hole_area``; 0 turns it off).
+        exclusive: give each pixel to one object at most, in the masks of ``add_prompt`` and
+            ``propagate`` (``run`` always does).
     """
 
     def __init__(
@@ -131,6 +135,7 @@ class StackTracker:
         samurai: bool | SamuraiSettings = False,
         cached_frames: int = 2,
         fill_hole_area: int = 8,
+        exclusive: bool = True,
     ) -> None:
         if getattr(model, "version", None) not in ("v2", "v2.1"):
             raise UnsupportedModelError(
@@ -152,6 +157,7 @@ class StackTracker:
         self._samurai = SamuraiSettings() if samurai is True else (samurai or None)
         self._cached_frames = max(1, cached_frames)
         self._fill_hole_area = fill_hole_area
+        self._exclusive = exclusive
         self._encodings: OrderedDict[int, SamV2ImageFeatures] = OrderedDict()
         self._objects: dict[int, ObjectPrompts] = {}
 
@@ -198,7 +204,7 @@ class StackTracker:
         prompts = self._objects.setdefault(object_id, ObjectPrompts())
         prompts.frames[frame] = PromptedFrame(output, FrameMemory(memory.to(MEMORY_DTYPE), output.pointer_bc))
         outputs = {key: obj.frames[frame].output for key, obj in self._objects.items() if frame in obj.frames}
-        return self._masks(outputs)
+        return self._masks(outputs, self._exclusive)
 
     @torch.inference_mode()
     def add_image_prior(self, object_id: int, image, mask) -> None:
@@ -237,7 +243,7 @@ class StackTracker:
         ``start`` defaults to the earliest prompted frame (the latest with ``reverse``); with
         image priors only, to the first (last) frame. Prompted frames give their prompt's masks.
         """
-        return self._propagate(self._order(start, reverse), self._begin_passes())
+        return self._propagate(self._order(start, reverse), self._begin_passes(), self._exclusive)
 
     def run(self, direction: str = "both", *, progress: bool = False) -> np.ndarray:
         """Propagates over the stack -> (T, H, W) uint32 labels, each object's id on its pixels.
@@ -249,7 +255,7 @@ class StackTracker:
         progress: show a progress bar.
         """
         if direction not in DIRECTIONS:
-            raise ValueError(f"found direction {direction!r}; expected one of {DIRECTIONS}")
+            raise SamStackError(f"found direction {direction!r}; expected one of {DIRECTIONS}")
         first = min(self._prompted_frames(), default=0)
         passes = {
             "forward": [(None, False)],
@@ -260,7 +266,7 @@ class StackTracker:
         labels = np.zeros((self.num_frames, *self.frame_shape), dtype=np.uint32)
         with tqdm(total=sum(map(len, orders)), desc="propagating", disable=not progress) as bar:
             for order in orders:
-                for frame, masks in self._propagate(order, self._begin_passes()):
+                for frame, masks in self._propagate(order, self._begin_passes(), exclusive=True):
                     labels[frame] = label_image(np.stack(list(masks.values())), list(masks))
                     bar.update()
         return labels
@@ -276,12 +282,17 @@ class StackTracker:
         start = self._checked_frame(start)
         return range(start, -1, -1) if reverse else range(start, self.num_frames)
 
-    def _propagate(self, order: range, passes: dict[int, ObjectPass]) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+    def _propagate(
+        self, order: range, passes: dict[int, ObjectPass], exclusive: bool
+    ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         for frame in order:
-            yield frame, self._track_frame(frame, order.step, passes)
+            yield frame, self._frame_masks(frame, order.step, passes, exclusive)
 
     @torch.inference_mode()
-    def _track_frame(self, frame: int, step: int, passes: dict[int, ObjectPass]) -> dict[int, np.ndarray]:
+    def _frame_masks(self, frame: int, step: int, passes: dict[int, ObjectPass], exclusive: bool) -> dict[int, np.ndarray]:
+        return self._masks(self._track_frame(frame, step, passes), exclusive)
+
+    def _track_frame(self, frame: int, step: int, passes: dict[int, ObjectPass]) -> dict[int, FrameOutput]:
         """Every object's mask on ``frame``, tracking those not prompted there."""
         features = None
         outputs = {}
@@ -292,7 +303,7 @@ class StackTracker:
             if features is None:
                 features = self._features(frame)
             outputs[object_id] = self._track(frame, step, state, features)
-        return self._masks(outputs)
+        return outputs
 
     def _track(self, frame: int, step: int, state: ObjectPass, features: SamV2ImageFeatures) -> FrameOutput:
         """One object on one unprompted frame; remembers the frame in ``state``."""
@@ -377,12 +388,12 @@ class StackTracker:
         resized = F.interpolate(mask_b1hw, size=self._steps.input_hw, mode="bilinear", align_corners=False, antialias=True)
         return (resized >= 0.5).float()
 
-    def _masks(self, outputs: dict[int, FrameOutput]) -> dict[int, np.ndarray]:
-        """Objects' low-res logits -> {object_id: (H, W) bool}, overlaps resolved."""
+    def _masks(self, outputs: dict[int, FrameOutput], exclusive: bool) -> dict[int, np.ndarray]:
+        """Objects' low-res logits -> {object_id: (H, W) bool}, with overlaps resolved or not."""
         logits_k1hw = torch.cat([output.mask_logits_b1hw for output in outputs.values()])
-        logits_k1hw = F.interpolate(logits_k1hw, size=self.frame_shape, mode="bilinear", align_corners=False)
-        masks_khw = exclusive_masks(logits_k1hw[:, 0]).cpu().numpy()
-        return dict(zip(outputs, masks_khw, strict=True))
+        logits_khw = F.interpolate(logits_k1hw, size=self.frame_shape, mode="bilinear", align_corners=False)[:, 0]
+        masks_khw = exclusive_masks(logits_khw) if exclusive else logits_khw > 0
+        return dict(zip(outputs, masks_khw.cpu().numpy(), strict=True))
 
     def _prompted_frames(self) -> list[int]:
         return sorted({frame for prompts in self._objects.values() for frame in prompts.frames})
