@@ -1,7 +1,8 @@
 """A small cache of image encodings, so that each prompt change only runs the fast decoder.
 
-Encodings are keyed by the pixels the model saw (a digest of the uint8 plane): moving back to a
-plane, or changing prompts, reuses the encoding; changing the contrast or the data makes new
+Encodings are keyed by the pixels the model saw (a digest of the uint8 plane, and the region of it
+that was encoded, if only a region was): moving back to a plane, or changing prompts, reuses the
+encoding; changing the contrast or the data makes new
 pixels and so a new encoding, without having to track why. The cache holds encodings of one
 model; clear it when the model changes. It is bounded because an encoding of the large models is
 several megabytes, and it is used from worker threads, hence the lock.
@@ -14,9 +15,10 @@ from collections import OrderedDict
 import numpy as np
 
 
-def pixels_key(pixels: np.ndarray) -> tuple:
+def pixels_key(pixels: np.ndarray, region: tuple[int, int, int, int] | None = None) -> tuple:
+    """The key of the encoding of ``pixels``, or of their ``region`` (x0, y0, x1, y1)."""
     digest = hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=16).hexdigest()
-    return pixels.shape, digest
+    return (pixels.shape, digest) if region is None else (pixels.shape, digest, tuple(region))
 
 
 class EncodingCache:

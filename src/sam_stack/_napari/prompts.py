@@ -5,6 +5,8 @@
   feature counts all its points as positive.
 - Boxes: rectangles of a Shapes layer (other shapes are ignored); SAM takes one box, so the
   newest rectangle on the plane is used.
+- A mask: an object of a Labels layer (the label being refined), which joins the points and box
+  as the model's mask prompt (``model.logits_from_mask`` turns it into low-resolution logits).
 
 Only prompts on the plane being segmented count. Coordinates go from each layer's data to the
 world and from there into the image's data, so layers with different scale or translate agree.
@@ -22,7 +24,8 @@ PROMPT_COLOURS = {POSITIVE: "lime", NEGATIVE: "magenta"}
 @dataclass(frozen=True)
 class PlanePrompts:
     """What ``model.predict`` takes, in the plane's pixels: points (N, 2) as (x, y) with labels
-    (N,) 1/0, and a box (x0, y0, x1, y1); absent ones are None.
+    (N,) 1/0, a box (x0, y0, x1, y1) and an (H, W) bool mask of the plane; absent ones are None.
+    A mask alone is not a prompt to preview: it refines what points or a box select.
 
     ``point_rows`` and ``box_rows`` are the rows of every point and rectangle on the plane (to
     clear them); ``outside`` counts points on the plane outside the image, which are left out.
@@ -34,6 +37,7 @@ class PlanePrompts:
     point_rows: tuple[int, ...] = ()
     box_rows: tuple[int, ...] = ()
     outside: int = 0
+    mask: np.ndarray | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -43,11 +47,12 @@ class PlanePrompts:
         return {"points": self.points_xy, "point_labels": self.point_labels, "box": self.box}
 
 
-def read_prompts(plane, points_layer=None, shapes_layer=None) -> PlanePrompts:
-    """The prompts of ``points_layer`` and ``shapes_layer`` that lie on ``plane``."""
+def read_prompts(plane, points_layer=None, shapes_layer=None, labels_layer=None, label: int = 0) -> PlanePrompts:
+    """The prompts of ``points_layer`` and ``shapes_layer`` that lie on ``plane``, and object
+    ``label`` of ``labels_layer`` (which has the image's object shape) as the mask, if it is there."""
     points = _points_on_plane(plane, points_layer)
     box = _box_on_plane(plane, shapes_layer)
-    return PlanePrompts(**points, **box)
+    return PlanePrompts(**points, **box, **_label_on_plane(plane, labels_layer, label))
 
 
 def _is_positive(points_layer) -> np.ndarray:
@@ -91,3 +96,10 @@ def _box_on_plane(plane, layer) -> dict:
         return {}
     newest = max(boxes)
     return {"box": boxes[newest], "box_rows": tuple(boxes)}
+
+
+def _label_on_plane(plane, layer, label: int) -> dict:
+    if layer is None or label == 0:
+        return {}
+    mask = np.asarray(layer.data[plane.index]) == label
+    return {"mask": mask} if mask.any() else {}

@@ -10,6 +10,18 @@ Prompt rules (the official predictors leave these undefined):
   a point outside the image (x < 0, x >= W, y < 0 or y >= H) raises :class:`PromptError`;
 - a box is (x0, y0, x1, y1) with x1 > x0 and y1 > y0, else :class:`PromptError`; a box that
   reaches past the image is clipped to it, one wholly outside raises :class:`PromptError`.
+
+Field of view: ``encode_image(image, region=(x0, y0, x1, y1))`` encodes only that rectangle
+(pixels, x1 and y1 exclusive, clipped to the image), resized to the model's input as an image of
+its own would be, so small objects in it are seen at full detail. The image is first made 8-bit as
+a whole (``image_input``), so a region keeps the whole image's contrast. ``predict`` on such an
+encoding takes points and boxes in the full image's pixels, under the rules above with the region
+in place of the image (a point outside the region raises :class:`PromptError`; a box is clipped to
+it), and returns masks of the full image's (H, W), False outside the region: exactly the masks of
+the cropped image, put back in place. Full-size masks cost K bytes per pixel, no more than the
+8-bit RGB copy of the image that encoding made; ``masks[:, y0:y1, x0:x1]`` is the region's part.
+``Prediction.logits`` and ``mask_logits`` are the region's low-resolution frame, as the cropped
+image's would be.
 """
 
 from dataclasses import dataclass
@@ -20,9 +32,14 @@ import torch
 
 from ..errors import PromptError
 from .image_input import to_uint8_rgb
+from .image_region import ImageRegion
 
 LOW_RES_SIZE = 256
 """Side of the low-resolution logits the decoder makes (4x the 64 x 64 feature grid at 1024)."""
+
+MASK_PROMPT_LOGIT = 10.0
+"""A mask given as a prompt becomes logits of +10 inside and -10 outside, as the official SAM2
+turns an input mask into mask logits (``_use_mask_as_output``: scale 20, bias -10)."""
 
 
 @dataclass
@@ -32,21 +49,29 @@ class ImageEncoding:
 
     features_bchw: (1, C, h, w) image features (v2: with the "no memory" embedding added).
     high_res_features: v2 only, the two finer feature maps, projected for the decoder.
-    image_size: (H, W) of the image given to ``encode_image``.
+    image_size: (H, W) of the pixels encoded: the image given to ``encode_image``, or its region.
     input_size: (h, w) of the resized image inside the model's square input, before padding.
+    region: where the encoded pixels lie in the full image (see the module doc), or None when
+        the whole image was encoded.
     """
 
     features_bchw: torch.Tensor
     high_res_features: tuple[torch.Tensor, torch.Tensor] | None
     image_size: tuple[int, int]
     input_size: tuple[int, int]
+    region: ImageRegion | None = None
+
+    @property
+    def full_image_size(self) -> tuple[int, int]:
+        """(H, W) of the image that prompts and masks refer to."""
+        return self.image_size if self.region is None else self.region.full_size
 
 
 @dataclass
 class Prediction:
     """Masks for one set of prompts; K is 3 with ``multimask=True`` and 1 without.
 
-    masks: (K, H, W) bool at the image's own size. scores: (K,) predicted IoU.
+    masks: (K, H, W) bool at the full image's size. scores: (K,) predicted IoU.
     logits: (K, 256, 256) low-resolution logits, to pass back as ``mask_logits``.
     object_score: v2 only, the logit that the object is in the image at all (> 0: present).
     """
@@ -82,10 +107,17 @@ class SegmentAnythingModel:
     # --- the public API -------------------------------------------------------------------
 
     @torch.inference_mode()
-    def encode_image(self, image) -> ImageEncoding:
-        """Encodes an (H, W) or (H, W, 3) image of any numeric dtype (see ``image_input``)."""
+    def encode_image(self, image, region=None) -> ImageEncoding:
+        """Encodes an (H, W) or (H, W, 3) image of any numeric dtype (see ``image_input``), or only
+        its ``region`` (x0, y0, x1, y1) in pixels (see the module doc); an empty region, or one
+        outside the image, raises :class:`~sam_stack.errors.ImageError`."""
         rgb = to_uint8_rgb(image)
-        return self._encode(rgb)
+        if region is None:
+            return self._encode(rgb)
+        area = ImageRegion.within(region, rgb.shape[:2])
+        encoding = self._encode(area.crop(rgb))
+        encoding.region = area
+        return encoding
 
     @torch.inference_mode()
     def encode_images(self, images) -> list[ImageEncoding]:
@@ -105,11 +137,11 @@ class SegmentAnythingModel:
         multimask: bool = True,
     ) -> Prediction:
         """Masks for the given prompts on an encoded image (prompt rules in the module doc)."""
-        prompts = self._check_prompts(encoding.image_size, points, point_labels, box, mask_logits)
+        prompts = self._check_prompts(encoding.image_size, points, point_labels, box, mask_logits, encoding.region)
         logits_bkhw, scores_bk, object_score = self._decode(encoding, prompts, multimask)
-        masks = self._upscale(logits_bkhw, encoding) > 0
+        masks_khw = (self._upscale(logits_bkhw, encoding) > 0)[0].cpu().numpy()
         return Prediction(
-            masks=masks[0].cpu().numpy(),
+            masks=masks_khw if encoding.region is None else encoding.region.paste(masks_khw),
             scores=scores_bk[0].float().cpu().numpy(),
             logits=self._returned_logits(logits_bkhw, encoding)[0].float().cpu().numpy(),
             object_score=object_score,
@@ -135,9 +167,29 @@ class SegmentAnythingModel:
         mask = None if mask_logits_b1hw is None else torch.as_tensor(mask_logits_b1hw)
         return self._decode_point_batch(encoding, points, mask, multimask)
 
+    @torch.inference_mode()
+    def logits_from_mask(self, encoding: ImageEncoding, mask_hw) -> np.ndarray:
+        """A mask of the full image (H, W) -> (256, 256) float32 ``mask_logits`` for ``predict``,
+        e.g. an object drawn or segmented earlier, to be refined with more prompts.
+
+        The mask becomes logits of +/-``MASK_PROMPT_LOGIT`` and is resized (bilinear, antialiased)
+        into the low-resolution frame of the encoding, which each version lays out as its
+        ``Prediction.logits``; of a region encoding, only the region's part counts. Raises
+        :class:`PromptError` for a mask of another shape.
+        """
+        mask = np.asarray(mask_hw)
+        if mask.shape != encoding.full_image_size:
+            raise PromptError(f"found a mask of shape {mask.shape}; expected the image's shape {encoding.full_image_size}")
+        if encoding.region is not None:
+            mask = encoding.region.crop(mask)
+        inside = torch.from_numpy(mask.astype(bool)).to(self.device)
+        logits_b1hw = torch.where(inside, MASK_PROMPT_LOGIT, -MASK_PROMPT_LOGIT).to(torch.float32)[None, None]
+        return self._mask_to_low_res(logits_b1hw, encoding)[0, 0].cpu().numpy()
+
     def upscale_logits(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
-        """Low-res logits (B, K, h, w) -> logits at the encoded image's own size (B, K, H, W),
-        exactly as ``predict`` makes its masks (threshold them at 0)."""
+        """Low-res logits (B, K, h, w) -> logits at the encoded pixels' own size (B, K, H, W)
+        (of a region encoding: the region's), exactly as ``predict`` makes its masks (threshold
+        them at 0)."""
         return self._upscale(logits_bkhw, encoding)
 
     def upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -191,6 +243,11 @@ class SegmentAnythingModel:
         """
         raise NotImplementedError
 
+    def _mask_to_low_res(self, logits_b1hw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        """Logits (1, 1, H, W) at the encoded pixels' size -> (1, 1, 256, 256) in the layout of
+        ``Prediction.logits`` (see ``logits_from_mask``)."""
+        raise NotImplementedError
+
     def _upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         """The (size, kept) resize steps of ``_upscale`` (see ``upscale_steps``), e.g. v2's single
         resize is ``[(image_size, image_size)]``."""
@@ -206,8 +263,12 @@ class SegmentAnythingModel:
 
     # --- shared -------------------------------------------------------------------------------
 
-    def _check_prompts(self, image_size, points, point_labels, box, mask_logits) -> Prompts:
+    def _check_prompts(self, image_size, points, point_labels, box, mask_logits, region: ImageRegion | None = None) -> Prompts:
+        """Prompts -> tensors in pixels of the encoded image of ``image_size`` (H, W). With a
+        ``region``, points and box are in the full image's pixels and must lie in the region."""
         height, width = image_size
+        x0, y0, x1, y1 = (0, 0, width, height) if region is None else region.bounds
+        where = f"the {width} x {height} image" if region is None else region.describe()
         if points is None and point_labels is not None:
             raise PromptError("found point_labels without points")
         if points is None and box is None and mask_logits is None:
@@ -222,16 +283,16 @@ class SegmentAnythingModel:
                 raise PromptError(f"found point_labels of shape {labels.shape}; expected ({len(xy)},), one per point")
             if not np.isin(labels, (0, 1)).all():
                 raise PromptError(f"found point labels {sorted(set(labels.tolist()))}; expected 1 (foreground) or 0 (background)")
-            outside = (xy[:, 0] < 0) | (xy[:, 0] >= width) | (xy[:, 1] < 0) | (xy[:, 1] >= height) | ~np.isfinite(xy).all(1)
+            outside = (xy[:, 0] < x0) | (xy[:, 0] >= x1) | (xy[:, 1] < y0) | (xy[:, 1] >= y1) | ~np.isfinite(xy).all(1)
             if outside.any():
                 raise PromptError(
-                    f"found point(s) {xy[outside].tolist()} outside the {width} x {height} image; "
-                    f"expected 0 <= x < {width} and 0 <= y < {height}"
+                    f"found point(s) {xy[outside].tolist()} outside {where}; "
+                    f"expected {x0} <= x < {x1} and {y0} <= y < {y1}"
                 )
-            points_t = torch.as_tensor(xy)[None]
+            points_t = torch.as_tensor(xy - (x0, y0))[None]
             labels_t = torch.as_tensor(labels.astype(np.int64))[None]
         if box is not None:
-            box_t = torch.as_tensor(self._clip_box(box, width, height))[None]
+            box_t = torch.as_tensor(self._clip_box(box, (x0, y0, x1, y1), where) - (x0, y0, x0, y0))[None]
         if mask_logits is not None:
             mask = np.asarray(mask_logits, dtype=np.float32)
             if mask.shape not in ((LOW_RES_SIZE, LOW_RES_SIZE), (1, LOW_RES_SIZE, LOW_RES_SIZE)):
@@ -243,13 +304,15 @@ class SegmentAnythingModel:
         return Prompts(points_t, labels_t, box_t, mask_t)
 
     @staticmethod
-    def _clip_box(box, width: int, height: int) -> np.ndarray:
+    def _clip_box(box, bounds: tuple[int, int, int, int], where: str) -> np.ndarray:
+        """A box clipped to ``bounds`` (x0, y0, x1, y1) of the area ``where`` describes."""
         xyxy = np.asarray(box, dtype=np.float64).reshape(-1)
         if xyxy.shape != (4,) or not np.isfinite(xyxy).all():
             raise PromptError(f"found box {np.asarray(box).tolist()}; expected 4 finite numbers x0, y0, x1, y1")
         x0, y0, x1, y1 = xyxy
         if x1 <= x0 or y1 <= y0:
             raise PromptError(f"found an empty box {xyxy.tolist()}; expected x1 > x0 and y1 > y0")
-        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-            raise PromptError(f"found box {xyxy.tolist()} wholly outside the {width} x {height} image")
-        return np.array([max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)])
+        left, top, right, bottom = bounds
+        if x1 <= left or y1 <= top or x0 >= right or y0 >= bottom:
+            raise PromptError(f"found box {xyxy.tolist()} wholly outside {where}")
+        return np.array([max(x0, left), max(y0, top), min(x1, right), min(y1, bottom)])

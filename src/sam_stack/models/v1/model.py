@@ -3,9 +3,10 @@
 import numpy as np
 import torch
 from PIL import Image
+from torch.nn import functional as F
 
 from ..common.mask_postprocessing import upscale_from_padded_input
-from ..segment_anything_model import ImageEncoding, Prompts, SegmentAnythingModel
+from ..segment_anything_model import LOW_RES_SIZE, MASK_PROMPT_LOGIT, ImageEncoding, Prompts, SegmentAnythingModel
 from .sam_v1 import SamV1
 
 # ImageNet statistics in 0-255 units, as the official ``Sam`` uses.
@@ -100,6 +101,15 @@ class SamV1Model(SegmentAnythingModel):
 
     def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
         return upscale_from_padded_input(logits_bkhw, self.input_side, encoding.input_size, encoding.image_size)
+
+    def _mask_to_low_res(self, logits_b1hw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        # The low-res frame covers the padded square input: the mask goes where the resized
+        # image lies in it, and the padding is background.
+        input_h, input_w = encoding.input_size
+        resized = F.interpolate(logits_b1hw, size=(input_h, input_w), mode="bilinear", align_corners=False, antialias=True)
+        padding = (0, self.input_side - input_w, 0, self.input_side - input_h)
+        padded = F.pad(resized, padding, value=-MASK_PROMPT_LOGIT)
+        return F.interpolate(padded, size=(LOW_RES_SIZE, LOW_RES_SIZE), mode="bilinear", align_corners=False, antialias=True)
 
     def _upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         side = self.input_side

@@ -174,6 +174,10 @@ class SamV2Model(SegmentAnythingModel):
     def _upscale(self, logits_bkhw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
         return upscale_from_square_input(logits_bkhw.float(), encoding.image_size)
 
+    def _mask_to_low_res(self, logits_b1hw: torch.Tensor, encoding: ImageEncoding) -> torch.Tensor:
+        # The low-res frame is a stretched view of the whole (encoded) image, as the input is.
+        return F.interpolate(logits_b1hw, size=(LOW_RES_SIZE, LOW_RES_SIZE), mode="bilinear", align_corners=False, antialias=True)
+
     def _upscale_steps(self, encoding: ImageEncoding) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         return [(encoding.image_size, encoding.image_size)]
 
