@@ -28,7 +28,7 @@ class StandInTracker:
 
     created: list = []
 
-    def __init__(self, model, frames, samurai=False) -> None:
+    def __init__(self, model, frames, samurai=False, embedding_cache=None) -> None:
         self.frames = frames
         self.start_masks = {}
         self.delay = 0.0
@@ -143,7 +143,7 @@ def test_a_cancelled_propagation_leaves_the_labels_as_they_were(stack_widget, qt
     before = labels.data.copy()
     slow_init = StandInTracker.__init__
 
-    def slow(self, model, frames, samurai=False):
+    def slow(self, model, frames, samurai=False, embedding_cache=None):
         slow_init(self, model, frames, samurai)
         self.delay = 0.3
 

@@ -18,16 +18,18 @@ DIRECTIONS = {"forward": (False,), "backward": (True,), "both": (False, True)}
 """For each propagation direction, the ``reverse`` flags of the tracker's passes, in order."""
 
 
-def predict_on_plane(model, cache, plane, prompts):
-    """Masks for ``prompts`` on ``plane``, encoding the plane only if the cache lacks it."""
+def predict_on_plane(model, cache, plane, prompts, region=None):
+    """Masks (of the whole plane) for ``prompts`` on ``plane``, encoding the plane, or only its
+    ``region`` (x0, y0, x1, y1), if the cache lacks it; a mask prompt is turned into logits."""
     pixels = plane.read_pixels()
-    key = pixels_key(pixels)
+    key = pixels_key(pixels, region)
     encoding = cache.get(key)
     if encoding is None:
         yield ENCODING
-        encoding = model.encode_image(pixels)
+        encoding = model.encode_image(pixels, region=region)
         cache.put(key, encoding)
-    return model.predict(encoding, **prompts.predict_arguments())
+    mask_logits = None if prompts.mask is None else model.logits_from_mask(encoding, prompts.mask)
+    return model.predict(encoding, **prompts.predict_arguments(), mask_logits=mask_logits)
 
 
 def segment_everything(model, planes, points_per_side: int):
@@ -38,11 +40,12 @@ def segment_everything(model, planes, points_per_side: int):
         yield plane, sam_stack.masks_to_labels(records, image_hw=pixels.shape[:2])
 
 
-def propagate(model, frames, start: int, objects: dict, direction: str, samurai: bool):
+def propagate(model, frames, start: int, objects: dict, direction: str, samurai: bool, embedding_cache=None):
     """Yields (frame, {object_id: (H, W) bool}) as the tracker carries ``objects`` (object id ->
     keyword arguments of ``add_prompt``) from frame ``start`` through ``frames``; ``samurai``
-    chooses among candidate masks with SAMURAI's motion model."""
-    tracker = sam_stack.StackTracker(model, frames, samurai=samurai)
+    chooses among candidate masks with SAMURAI's motion model; frames encoded before are taken
+    from ``embedding_cache`` (an ``EmbeddingCache``), so propagating again after a correction is quick."""
+    tracker = sam_stack.StackTracker(model, frames, samurai=samurai, embedding_cache=embedding_cache)
     for object_id, prompt in objects.items():
         tracker.add_prompt(start, object_id, **prompt)
     for reverse in DIRECTIONS[direction]:

@@ -7,16 +7,50 @@ Other objects are safe unless ``overwrite`` is set: a pixel that already belongs
 object keeps it. Long runs (propagation, segmenting every plane) write plane by plane as results
 arrive, through ``StagedLabelsEdit``, which can still put everything back if the run is
 cancelled, and otherwise records the whole run as one undo step.
+
+An image read lazily (dask, zarr, a memory-mapped file) gets its objects in a zarr array on disk
+(``new_labels_data``), and nothing here reads more than a plane of such a layer at once.
 """
 
+import shutil
+import tempfile
+import weakref
+
 import numpy as np
+import zarr
 
 from ..errors import SamStackError
 
+LABEL_CHUNK_SIDE = 1024
+"""Side of the chunks of a zarr label volume: a plane of a very large image is written tile by tile."""
+
+
+def new_labels_data(shape: tuple[int, ...], image_data):
+    """Zeros (uint32) of ``shape`` for the objects of an image whose pixels are ``image_data``.
+
+    An image held in memory as a numpy array gets a numpy array. Any other (dask, zarr, a memory
+    map) gets a zarr array in a temporary folder, in chunks of one plane (tiles of
+    ``LABEL_CHUNK_SIDE`` for large planes) written only where objects are, so a label volume
+    larger than memory works; the folder is deleted when the array is (save the layer to keep it).
+    """
+    if isinstance(image_data, np.ndarray) and not isinstance(image_data, np.memmap):
+        return np.zeros(shape, dtype=np.uint32)
+    folder = tempfile.mkdtemp(prefix="sam-stack-labels-")
+    chunks = (1,) * (len(shape) - 2) + tuple(min(side, LABEL_CHUNK_SIDE) for side in shape[-2:])
+    labels = zarr.create_array(store=folder, shape=shape, chunks=chunks, dtype=np.uint32, fill_value=0)
+    weakref.finalize(labels, shutil.rmtree, folder, True)
+    return labels
+
 
 def next_free_label(layer) -> int:
-    """One more than the largest label in the layer (1 for an empty layer)."""
-    return int(np.max(layer.data)) + 1 if layer.data.size else 1
+    """One more than the largest label in the layer (1 for an empty layer), read a plane at a
+    time unless the layer is a numpy array."""
+    data = layer.data
+    if not data.size:
+        return 1
+    if isinstance(data, np.ndarray):
+        return int(np.max(data)) + 1
+    return max(int(np.max(np.asarray(data[index]))) for index in np.ndindex(*data.shape[:-2])) + 1
 
 
 def check_label_fits(layer, label: int) -> None:

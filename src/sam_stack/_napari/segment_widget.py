@@ -6,6 +6,11 @@ normalises the plane, encodes it unless the cache has it (the slow part, shown a
 decodes the prompts. One preview runs at a time; changes made meanwhile are picked up when it
 ends. Commit writes the chosen candidate into the output Labels layer as one undo step.
 
+Field of view: zoomed into a large plane, the preview encodes only the part in view and the
+prompts (rule in ``field_of_view``), taken when the prompts change; the masks still cover the
+whole plane. Refining a label: its mask joins the points and boxes as the model's mask prompt,
+and the commit replaces the label's pixels on the plane with the new mask.
+
 The panels for segmenting everything and for propagation (``everything_panel``,
 ``propagation_panel``) use this widget's model, image plane, prompts and output layer.
 """
@@ -31,6 +36,7 @@ from ..errors import SamStackError
 from .candidate_picker import CandidatePicker
 from .encoding_cache import EncodingCache
 from .everything_panel import EverythingPanel
+from .field_of_view import LARGE_PLANE_SIDE, region_to_encode, visible_extent
 from .helper_layers import (
     fits_preview,
     new_boxes_layer,
@@ -42,7 +48,7 @@ from .helper_layers import (
 )
 from .image_plane import current_plane
 from .jobs import ENCODING, predict_on_plane
-from .labels_writing import check_label_fits, next_free_label, paint_mask, write_plane
+from .labels_writing import check_label_fits, new_labels_data, next_free_label, paint_mask, paint_tracked_objects, write_plane
 from .layer_combo import LayerCombo
 from .model_panel import ModelPanel
 from .prompts import PROMPT_FEATURE, read_prompts
@@ -71,6 +77,7 @@ class SamStackWidget(QWidget):
         self.cache = EncodingCache()
         self.helper_layers: list = []  # layers this widget added for its own display, never an output
         self.prediction = None  # (plane, prompts, Prediction) shown in the preview
+        self.preview_region = None  # (x0, y0, x1, y1) of the plane encoded for the preview, None: all of it
         self.preview_layer = None
         self.preview_worker = None
         self.preview_pending = False
@@ -82,6 +89,13 @@ class SamStackWidget(QWidget):
         self.image_combo = LayerCombo(napari_viewer, Image)
         self.channels_first = QCheckBox("Channels on the first axis")
         self.channels_first.setToolTip("For a (C, …, Y, X) image: the model sees its first three channels as RGB")
+        self.field_of_view = QCheckBox("Zoomed in: encode only the part in view")
+        self.field_of_view.setChecked(True)
+        self.field_of_view.setToolTip(
+            f"On a plane longer than {LARGE_PLANE_SIDE} pixels, when the part in view and the prompts (plus 10%) "
+            "span at most half of it, the model sees only that part, at full detail: small objects come out "
+            "finer. Masks still cover the whole plane. The part is taken when the prompts change."
+        )
         self.points_combo = LayerCombo(napari_viewer, Points, "(none)")
         self.boxes_combo = LayerCombo(napari_viewer, Shapes, "(none)")
         self.polarity = QPushButton()
@@ -92,6 +106,11 @@ class SamStackWidget(QWidget):
         self.into_selected.setToolTip("Unticked, each commit is a new object with the next free label")
         self.overwrite = QCheckBox("Overwrite other objects")
         self.overwrite.setToolTip("Unticked, pixels that already belong to another object keep it")
+        self.refine_selected = QCheckBox("Refine the selected label")
+        self.refine_selected.setToolTip(
+            "The selected label's mask on this plane guides the model with your points and boxes "
+            "(SAM's mask prompt); Commit replaces that label here with the new mask"
+        )
         self.commit_button = QPushButton("Commit (Shift+C)")
         self.clear_button = QPushButton("Clear prompts (Shift+X)")
         self.status = StatusLine("Load a model, then click on the image.")
@@ -109,6 +128,9 @@ class SamStackWidget(QWidget):
         self.points_combo.layer_changed.connect(self._on_prompt_layers_changed)
         self.boxes_combo.layer_changed.connect(self._on_prompt_layers_changed)
         self.channels_first.toggled.connect(self._on_prompt_layers_changed)
+        self.labels_combo.layer_changed.connect(self._on_prompt_layers_changed)
+        self.refine_selected.toggled.connect(self.schedule_preview)
+        self.field_of_view.toggled.connect(self.schedule_preview)
         self.channels_first.toggled.connect(self.propagation.refresh_axes)
         self.polarity.toggled.connect(self._on_polarity_toggled)
         self.candidates.chosen.connect(self._show_candidate)
@@ -141,7 +163,7 @@ class SamStackWidget(QWidget):
         ``create``). SamStackError if the chosen one does not fit the image."""
         labels = self.labels_combo.layer
         if labels is None and create:
-            data = np.zeros(plane.object_shape, dtype=np.uint32)
+            data = new_labels_data(plane.object_shape, plane.data)
             labels = Labels(data, name=f"{plane.layer.name} objects", **object_geometry(plane))
             self._add_layer(labels, just_above=plane.layer)
             self.labels_combo.choose(labels)
@@ -178,19 +200,26 @@ class SamStackWidget(QWidget):
         except SamStackError as error:
             self._clear_preview(f"{error}.")
             return
-        prompts = self.plane_prompts(plane)
+        try:
+            prompts = self._preview_prompts(plane)
+        except SamStackError as error:
+            self._clear_preview(f"{error}.")
+            return
         if prompts.is_empty:
             self._clear_preview(self._hint(prompts))
             return
         if self.model is None:
             self._clear_preview("Load a model to see the mask for these prompts.")
             return
+        visible = visible_extent(plane.layer) if self.field_of_view.isChecked() else None
+        self.preview_region = region_to_encode(plane.plane_shape, visible, prompts)
         self.preview_worker = create_worker(
             predict_on_plane,
             self.model,
             self.cache,
             plane,
             prompts,
+            self.preview_region,
             _connect={
                 "yielded": self._on_encoding,
                 "returned": lambda prediction: self._on_prediction(plane, prompts, prediction),
@@ -199,9 +228,16 @@ class SamStackWidget(QWidget):
             },
         )
 
+    def _preview_prompts(self, plane):
+        """The plane's points and boxes, with the selected label as the mask when refining it."""
+        labels = self.output_labels(plane, create=False) if self.refine_selected.isChecked() else None
+        label = 0 if labels is None else labels.selected_label
+        return read_prompts(plane, self.points_combo.layer, self.boxes_combo.layer, labels, label)
+
     def _on_encoding(self, notice) -> None:
         if notice == ENCODING:
-            self.status.busy("Encoding this plane (once per plane) …")
+            where = "the part of this plane in view" if self.preview_region is not None else "this plane"
+            self.status.busy(f"Encoding {where} (once) …")
             self._encoding_progress = progress(total=0, desc="SAM: encoding the plane")
 
     def _on_prediction(self, plane, prompts, prediction) -> None:
@@ -277,20 +313,26 @@ class SamStackWidget(QWidget):
         if not mask.any():
             self.status.error("The chosen mask is empty; nothing was written. Pick another (Shift+N) or add prompts.")
             return
+        refine = self.refine_selected.isChecked()
         try:
             labels = self.output_labels(plane)
-            label = labels.selected_label if self.into_selected.isChecked() else next_free_label(labels)
+            label = labels.selected_label if refine or self.into_selected.isChecked() else next_free_label(labels)
             if label == 0:
                 raise SamStackError(f"the selected label of '{labels.name}' is 0 (background); pick an object's label")
             check_label_fits(labels, label)
         except SamStackError as error:
             self.status.error(f"Not committed: {error}.")
             return
-        painted = paint_mask(np.asarray(labels.data[plane.index]), mask, label, self.overwrite.isChecked())
+        old_plane = np.asarray(labels.data[plane.index])
+        if refine:
+            painted = paint_tracked_objects(old_plane, {label: mask}, self.overwrite.isChecked())
+        else:
+            painted = paint_mask(old_plane, mask, label, self.overwrite.isChecked())
         changed = write_plane(labels, plane.index, painted)
         labels.selected_label = label
         self.remove_prompts(prompts)
-        self.status.info(f"Object {label} written into '{labels.name}' ({changed} pixels); Ctrl+Z there undoes it.")
+        done = "refined in" if refine else "written into"
+        self.status.info(f"Object {label} {done} '{labels.name}' ({changed} pixels); Ctrl+Z there undoes it.")
 
     def clear_prompts(self) -> None:
         """Removes the points and boxes of the plane shown."""
@@ -352,6 +394,8 @@ class SamStackWidget(QWidget):
             self._watch(boxes.events.data)
         if image is not None:
             self._watch(image.events.data, image.events.contrast_limits, image.events.gamma)
+        if self.labels_combo.layer is not None:
+            self._watch(self.labels_combo.layer.events.selected_label)
         self.schedule_preview()
 
     def _watch(self, *emitters) -> None:
@@ -391,6 +435,7 @@ class SamStackWidget(QWidget):
         image_form = QFormLayout(image_box)
         image_form.addRow("Layer", self.image_combo)
         image_form.addRow(self.channels_first)
+        image_form.addRow(self.field_of_view)
 
         prompt_box = QGroupBox("Prompts and preview")
         prompt_form = QFormLayout(prompt_box)
@@ -404,6 +449,7 @@ class SamStackWidget(QWidget):
         output_form.addRow("Labels", self.labels_combo)
         output_form.addRow(self.into_selected)
         output_form.addRow(self.overwrite)
+        output_form.addRow(self.refine_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(self.commit_button)
         buttons.addWidget(self.clear_button)
