@@ -76,9 +76,9 @@ def checkpoint(tmp_path_factory):
 @pytest.fixture
 def stack_widget(make_napari_viewer, qtbot, checkpoint, monkeypatch):
     """A (5, 32, 32) stack on plane 2, a Labels layer with object 3 there, and the stand-ins."""
-    monkeypatch.setattr(sam_stack, "StackTracker", StandInTracker, raising=False)
-    monkeypatch.setattr(sam_stack, "generate_masks", stand_in_generate_masks, raising=False)
-    monkeypatch.setattr(sam_stack, "masks_to_labels", stand_in_masks_to_labels, raising=False)
+    monkeypatch.setattr(sam_stack, "StackTracker", StandInTracker)
+    monkeypatch.setattr(sam_stack, "generate_masks", stand_in_generate_masks)
+    monkeypatch.setattr(sam_stack, "masks_to_labels", stand_in_masks_to_labels)
     StandInTracker.created = []
     viewer = make_napari_viewer()
     image = np.random.default_rng(0).integers(0, 1000, (5, 32, 32)).astype(np.uint16)
@@ -173,3 +173,38 @@ def test_segment_everything_on_every_plane_adds_new_objects_in_one_undo_step(sta
     assert len(np.unique(labels.data)) == 1 + 1 + 2 * 5  # background, object 3, two per plane
     labels.undo()
     np.testing.assert_array_equal(labels.data, before)
+
+
+def test_propagation_with_the_real_tracker_gives_what_the_api_gives(make_napari_viewer, qtbot, tmp_path):
+    """No stand-in: a tiny SAM 2.1 saved in the official format carries a label of plane 0 along
+    the stack, and the Labels layer gets exactly the masks ``StackTracker`` gives for it."""
+    from official_v2 import save_official_checkpoint as save_v2_checkpoint
+    from official_v2_video import build_official_video_predictor
+
+    path = tmp_path / "sam2.1_small.pt"
+    save_v2_checkpoint(build_official_video_predictor("v2.1", image_size=128, seed=11), path)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 48, 64), dtype=np.uint8)
+    viewer = make_napari_viewer()
+    viewer.add_image(frames, name="stack", contrast_limits=(0, 255))
+    labels = viewer.add_labels(np.zeros(frames.shape, dtype=np.uint32), name="objects")
+    labels.data[0, 10:30, 20:40] = 5
+    viewer.dims.current_step = (0, 0, 0)
+    widget = SamStackWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.model_panel.path.setText(str(path))
+    widget.model_panel.device.setCurrentText("cpu")
+    widget.model_panel.start_loading()
+    qtbot.waitUntil(lambda: widget.model is not None, timeout=WAIT_MS)
+    widget.model.input_size = 128  # the size the tiny model was built for
+    widget.labels_combo.choose(labels)
+    panel = widget.propagation
+    panel.direction.setCurrentText("forward")
+    panel.start()
+    wait_for_run(qtbot, panel)
+
+    tracker = sam_stack.StackTracker(widget.model, frames)
+    tracker.add_prompt(0, 5, mask=labels.data[0] == 5)
+    expected = dict(tracker.propagate(start=0))
+    assert any(expected[frame][5].any() for frame in (1, 2, 3)), "the object was lost: a weak test"
+    for frame in (1, 2, 3):
+        np.testing.assert_array_equal(labels.data[frame], np.where(expected[frame][5], 5, 0))

@@ -42,9 +42,6 @@ class PropagationPanel(QGroupBox):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.status = StatusLine()
-        if not hasattr(sam_stack, "StackTracker"):
-            self.start_button.setEnabled(False)
-            self.status.info("Needs sam_stack.StackTracker, which this version of sam_stack does not have yet.")
 
         frames = QHBoxLayout()
         frames.addWidget(self.first)
