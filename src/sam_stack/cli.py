@@ -10,10 +10,10 @@ command line that cannot be parsed (argparse's own); 130 when interrupted with C
 import argparse
 import sys
 
-from . import cli_automask, cli_benchmark, cli_download, cli_info, cli_segment
+from . import cli_automask, cli_benchmark, cli_download, cli_embed, cli_info, cli_propagate, cli_segment
 from .errors import SamStackError
 
-SUBCOMMANDS = (cli_info, cli_download, cli_segment, cli_automask, cli_benchmark)
+SUBCOMMANDS = (cli_info, cli_download, cli_segment, cli_automask, cli_propagate, cli_embed, cli_benchmark)
 
 
 def build_parser() -> argparse.ArgumentParser:

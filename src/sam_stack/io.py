@@ -44,7 +44,9 @@ def read_stack(path):
     """A stack of frames (T, H, W[, C]) from a multi-page TIFF file or a folder of frame files.
 
     Frames are read when indexed, as far as the format allows: a folder reads one file per
-    frame, an uncompressed TIFF is memory-mapped, other TIFFs are read whole.
+    frame, an uncompressed TIFF is memory-mapped, a compressed one with one page per frame is
+    decoded page by page; other TIFFs (several pages per frame, as in ImageJ hyperstacks) are
+    read whole.
     """
     path = _existing(path)
     if path.is_dir():
@@ -54,7 +56,41 @@ def read_stack(path):
     try:
         return tifffile.memmap(path, mode="r")
     except ValueError:  # compressed or tiled data cannot be memory-mapped
+        pass
+    try:
+        return TiffPages(path)
+    except ValueError:
         return read_image(path)
+
+
+class TiffPages:
+    """The pages of a TIFF file as a read-only stack, one page per frame; ``pages[t]`` decodes
+    page t. Raises ValueError when the file's first series does not hold one frame per page.
+    The file stays open while the stack is in use."""
+
+    def __init__(self, path) -> None:
+        self.path = Path(path)
+        try:
+            self._tiff = tifffile.TiffFile(self.path)
+        except tifffile.TiffFileError as error:
+            raise ImageError(f"{self.path} could not be read as a TIFF file ({error})") from None
+        series = self._tiff.series[0]
+        self._pages = list(series.pages)
+        one_per_page = len(series.shape) >= 3 and len(self._pages) == series.shape[0] and None not in self._pages
+        if not one_per_page or series.keyframe.shape != series.shape[1:]:
+            self._tiff.close()
+            raise ValueError(f"{self.path} does not hold one frame per page")
+        self.shape, self.dtype = tuple(series.shape), series.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self._pages[index].asarray()
 
 
 class FrameFolder:
