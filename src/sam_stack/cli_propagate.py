@@ -12,6 +12,7 @@ from .io import PNG_MAX_LABEL, TIFF_SUFFIXES, read_stack, write_labels
 from .models import load_model
 from .models.catalog import resolve
 from .prompt_file import read_prompt_file
+from .tasks.embedding_cache import EmbeddingCache
 from .tasks.stack_tracking import StackTracker
 
 DESCRIPTION = """\
@@ -58,6 +59,9 @@ def register(subparsers) -> None:
     )
     direction.add_argument("--both", dest="direction", action="store_const", const="both", help="forward, then backward")
     parser.add_argument("--samurai", action="store_true", help="choose masks with SAMURAI's motion model")
+    parser.add_argument(
+        "--cache", type=Path, metavar="DIR", help="a folder of encodings (see `sam-stack embed`): frames found there are not encoded again"
+    )
     parser.add_argument("--device", default="auto", help='"auto" (the default: CUDA, then MPS, then CPU), "cpu", "cuda"...')
     parser.set_defaults(run=run, direction="forward")
 
@@ -72,7 +76,8 @@ def run(args) -> int:
         )
     frames = read_stack(args.stack)
     model = load_model(resolve(args.model), device=args.device)
-    tracker = StackTracker(model, frames, samurai=args.samurai)
+    cache = None if args.cache is None else EmbeddingCache(directory=args.cache)
+    tracker = StackTracker(model, frames, samurai=args.samurai, embedding_cache=cache)
     for prompt in prompts:
         try:
             tracker.add_prompt(
