@@ -1,6 +1,7 @@
 """Images and random-weight tweaks that make the automatic mask generators' masks follow an image.
 
-Shared by ``test_automask.py`` and ``benchmarks/compare_automask.py``.
+Shared by the automatic-mask tests and ``benchmarks/compare_automask.py``; ``separate_discs`` and
+``true_discs_of_tile`` serve the tiled generator's tests, as its truth and a perfect model.
 """
 
 import cv2
@@ -49,3 +50,41 @@ def v1_weights_that_show_the_image(sam) -> None:
         for name, parameter in sam.named_parameters():
             if name.endswith("bias") and name.startswith(("image_encoder", "mask_decoder.output_upscaling")):
                 parameter.zero_()
+
+
+def separate_discs(height: int, width: int, radii: list[int], seed: int, inside: bool = False) -> np.ndarray:
+    """(H, W) int32 truth: discs numbered 1.. at random places, at least 3 pixels apart (and from
+    the image's edges if ``inside``), placed in the order given (largest first finds room best)."""
+    rng = np.random.default_rng(seed)
+    truth = np.zeros((height, width), np.int32)
+    for number, radius in enumerate(radii, start=1):
+        margin = radius + 3 if inside else 0
+        for _ in range(1000):
+            centre = (int(rng.integers(margin, width - margin)), int(rng.integers(margin, height - margin)))
+            disc = np.zeros_like(truth, np.uint8)
+            cv2.circle(disc, centre, radius + 3, 1, -1)
+            if not truth[disc > 0].any():
+                cv2.circle(truth, centre, radius, number, -1)
+                break
+        else:
+            raise AssertionError(f"found no room for disc {number} of radius {radius}")
+    return truth
+
+
+def discs_image(truth_hw: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: the discs of a truth image grey on black."""
+    return np.where(truth_hw[..., None] > 0, 200, 0).astype(np.uint8).repeat(3, axis=2)
+
+
+def record_of_mask(mask_hw: np.ndarray) -> dict:
+    """The fields of a generator's record that label images are painted from."""
+    rows, cols = np.nonzero(mask_hw)
+    x0, y0, x1, y1 = cols.min(), rows.min(), cols.max(), rows.max()
+    return {"segmentation": mask_hw, "area": int(mask_hw.sum()), "bbox": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)]}
+
+
+def true_discs_of_tile(model, rgb_hw3, **parameters):
+    """Stand-in for ``iter_masks``: one record per connected bright region of the tile."""
+    count, components_hw = cv2.connectedComponents((rgb_hw3[..., 0] > 0).astype(np.uint8), connectivity=8)
+    for number in range(1, count):
+        yield record_of_mask(components_hw == number)

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 import tifffile
-from automask_inputs import random_discs, v1_weights_that_show_the_image
+from automask_inputs import discs_image, random_discs, separate_discs, true_discs_of_tile, v1_weights_that_show_the_image
 from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint
 
 import sam_stack
@@ -94,3 +94,49 @@ def test_the_same_name_in_two_folders_gets_two_results(checkpoint, tmp_path):
     out = tmp_path / "out"
     assert main(["automask", str(tmp_path / "x"), str(tmp_path / "y"), "--model", str(checkpoint), "--out", str(out), *FAST]) == 0
     assert (out / "photo_labels.tif").exists() and (out / "photo_2_labels.tif").exists()
+
+
+@pytest.fixture
+def discs_model(monkeypatch):
+    """The tiled generator's tiles segmented by their true discs, instantly."""
+    monkeypatch.setattr("sam_stack.tasks.automask.tiled.iter_masks", true_discs_of_tile)
+
+
+def test_tile_gives_tiled_labels_and_cutouts_of_them(checkpoint, discs_model, tmp_path, capsys):
+    image = discs_image(separate_discs(100, 150, [20, 12, 12, 8, 8], seed=4))
+    write_png(tmp_path / "big.png", image)
+    out = tmp_path / "out"
+    tiles = ["--tile", "64", "--tile-overlap", "40"]
+    assert main(["automask", str(tmp_path / "big.png"), "--model", str(checkpoint), "--out", str(out), "--cutouts", *tiles]) == 0
+    labels = read_image(out / "big_labels.tif")
+    np.testing.assert_array_equal(labels, sam_stack.generate_labels_tiled(None, image, tile_size=64, overlap=40))
+    numbers = sorted(set(np.unique(labels).tolist()) - {0})
+    assert len(numbers) == 5
+    assert sorted(path.name for path in (out / "big_segments").iterdir()) == sorted(f"{n}.png" for n in numbers)
+    for number in numbers:
+        rows, cols = np.nonzero(labels == number)
+        cutout = read_image(out / "big_segments" / f"{number}.png")
+        box = slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
+        np.testing.assert_array_equal(cutout[..., 3] > 0, labels[box] == number)
+        np.testing.assert_array_equal(cutout[..., :3], image[box])
+    assert "tiles of 64" in capsys.readouterr().out
+
+
+def test_images_longer_than_4096_pixels_are_tiled_unless_told_not_to(checkpoint, discs_model, tmp_path, capsys, monkeypatch):
+    write_png(tmp_path / "strip.png", discs_image(separate_discs(8, 4100, [2] * 30, seed=5)))
+    out = tmp_path / "out"
+    assert main(["automask", str(tmp_path / "strip.png"), "--model", str(checkpoint), "--out", str(out)]) == 0
+    assert "tiles of 1024" in capsys.readouterr().out
+    assert read_image(out / "strip_labels.tif").max() > 0
+
+    monkeypatch.setattr("sam_stack.cli_automask.iter_masks", lambda model, image, **parameters: iter([]))
+    assert main(["automask", str(tmp_path / "strip.png"), "--model", str(checkpoint), "--out", str(out), "--tile", "0"]) == 0
+    assert "tiles of" not in capsys.readouterr().out
+    assert read_image(out / "strip_labels.tif").max() == 0
+
+
+def test_a_bad_tile_size_is_reported(checkpoint, tmp_path, capsys):
+    write_png(tmp_path / "a.png", random_discs(60, 80, seed=1))
+    status = main(["automask", str(tmp_path / "a.png"), "--model", str(checkpoint), "--out", str(tmp_path / "out"), "--tile", "64", "--tile-overlap", "64"])
+    assert status == 1
+    assert "expected 0 <= overlap < tile_size" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 from . import errors
 from .models import ImageEncoding, Prediction, SegmentAnythingModel, load_model
 from .models.catalog import list_models
-from .tasks.automask import generate_labels_stack, generate_masks, iter_masks, masks_to_labels
+from .tasks.automask import generate_labels_stack, generate_labels_tiled, generate_masks, iter_masks, masks_to_labels
 from .tasks.stack_tracking import StackTracker
 
 __version__ = "0.1.0"
@@ -14,6 +14,7 @@ __all__ = [
     "StackTracker",
     "errors",
     "generate_labels_stack",
+    "generate_labels_tiled",
     "generate_masks",
     "iter_masks",
     "list_models",

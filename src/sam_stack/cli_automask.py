@@ -14,7 +14,7 @@ from .io import IMAGE_SUFFIXES, read_image, write_labels
 from .models import load_model
 from .models.catalog import resolve
 from .models.image_input import to_uint8_rgb
-from .tasks.automask import generate_labels_stack, iter_masks, masks_to_labels
+from .tasks.automask import generate_labels_stack, generate_labels_tiled, iter_masks, masks_to_labels
 
 DESCRIPTION = """\
 Finds every object in each image with the automatic mask generator (a grid of point prompts,
@@ -27,7 +27,18 @@ do) and writes, per image, into DIR:
 PATH is an image (TIFF of any dtype, PNG, JPEG, BMP, WebP) or a folder of them. A TIFF holding a
 stack ((T, H, W) or (T, H, W, 3)) is segmented slice by slice into one multi-page label TIFF with
 labels unique across the stack (no overlay or cut-outs). An image that cannot be read is reported
-and skipped; the exit status is then 1."""
+and skipped; the exit status is then 1.
+
+Large images are segmented in overlapping tiles, each at its own resolution (the model sees an
+image at 1024 pixels on its longer side, where small objects of a large image vanish), and the
+tiles' masks are merged across the seams into one label per object. This happens by default for
+images whose longer side exceeds 4096 pixels, with tiles of 1024; --tile SIZE asks for tiles of
+SIZE pixels on any image, --tile 0 never tiles. With tiles, cut-outs are cut from the label image."""
+
+# Longer sides (pixels) above which images are tiled unless --tile says otherwise: the model
+# would see them at a quarter of their resolution or less.
+AUTO_TILE_ABOVE = 4096
+AUTO_TILE_SIZE = 1024
 
 
 def register(subparsers) -> None:
@@ -47,6 +58,12 @@ def register(subparsers) -> None:
         "--min-mask-region-area", type=float, default=0,
         help="v1: remove holes and islands smaller than this many pixels (default 0: keep them)",
     )
+    parser.add_argument(
+        "--tile", type=int, metavar="SIZE",
+        help=f"segment in overlapping SIZE x SIZE tiles merged at the seams; 0: never (default: tiles of "
+        f"{AUTO_TILE_SIZE} for images longer than {AUTO_TILE_ABOVE} pixels on a side)",
+    )
+    parser.add_argument("--tile-overlap", type=int, default=256, metavar="PIXELS", help="overlap of neighbouring tiles (default 256)")
     parser.add_argument("--device", default="auto", help='"auto" (the default: CUDA, then MPS, then CPU), "cpu", "cuda"...')
     parser.set_defaults(run=run)
 
@@ -68,7 +85,7 @@ def run(args) -> int:
     for path in tqdm(images, desc="images", unit="image"):
         name = _unique_name(path, names)
         try:
-            summary = _segment_file(model, path, args.out, name, args.cutouts, parameters)
+            summary = _segment_file(model, path, args.out, name, args, parameters)
         except SamStackError as error:
             failed += 1
             tqdm.write(f"sam-stack automask: skipped {path}: {error}", file=sys.stderr)
@@ -99,7 +116,7 @@ def _unique_name(path: Path, taken: set[str]) -> str:
     return name
 
 
-def _segment_file(model, path: Path, out: Path, name: str, cutouts: bool, parameters: dict) -> str:
+def _segment_file(model, path: Path, out: Path, name: str, args, parameters: dict) -> str:
     """Segments one file and writes its results; returns a one-line summary."""
     pixels = read_image(path)
     if pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -112,14 +129,61 @@ def _segment_file(model, path: Path, out: Path, name: str, cutouts: bool, parame
         return f"{len(pixels)} slices, {int(labels.max())} masks -> {labels_path}"
 
     rgb_hw3 = to_uint8_rgb(pixels)
-    records = iter_masks(model, pixels, progress=True, **parameters)
-    if cutouts:
-        records = _writing_cutouts(records, rgb_hw3, out / f"{name}_segments")
-    labels_hw = masks_to_labels(records, image_hw=rgb_hw3.shape[:2])
+    tile_size = _tile_size(args.tile, rgb_hw3.shape[:2])
+    segments = out / f"{name}_segments"
+    if tile_size:
+        labels_hw = generate_labels_tiled(model, pixels, tile_size, args.tile_overlap, progress=True, **parameters)
+        if args.cutouts:
+            _write_cutouts_of_labels(labels_hw, rgb_hw3, segments)
+    else:
+        records = iter_masks(model, pixels, progress=True, **parameters)
+        if args.cutouts:
+            records = _writing_cutouts(records, rgb_hw3, segments)
+        labels_hw = masks_to_labels(records, image_hw=rgb_hw3.shape[:2])
     write_labels(labels_path, labels_hw)
     overlay_path = out / f"{name}_overlay.png"
     _write_png(overlay_path, overlay(rgb_hw3, labels_hw))
-    return f"{len(np.unique(labels_hw)) - 1} masks in the label image -> {labels_path}, {overlay_path}"
+    tiled = f" (tiles of {tile_size})" if tile_size else ""
+    return f"{len(np.unique(labels_hw)) - 1} masks in the label image{tiled} -> {labels_path}, {overlay_path}"
+
+
+def _tile_size(asked: int | None, image_hw: tuple[int, int]) -> int:
+    """The tile size to use, 0 for none: as asked, else the default for large images."""
+    if asked is not None:
+        if asked < 0:
+            raise SamStackError(f"found --tile {asked}; expected a tile size in pixels, or 0 for no tiles")
+        return asked
+    return AUTO_TILE_SIZE if max(image_hw) > AUTO_TILE_ABOVE else 0
+
+
+def _write_cutouts_of_labels(labels_hw: np.ndarray, rgb_hw3: np.ndarray, folder: Path) -> None:
+    """One cut-out per label of a label image, named by the label, as ``_writing_cutouts`` names
+    records' (here each shows the label's visible pixels)."""
+    folder.mkdir(exist_ok=True)
+    top, left, bottom, right = _label_boxes(labels_hw)
+    for label in np.flatnonzero(bottom >= 0).tolist():
+        box = slice(top[label], bottom[label] + 1), slice(left[label], right[label] + 1)
+        alpha_hw = (labels_hw[box] == label).astype(np.uint8) * 255
+        _write_png(folder / f"{label}.png", np.dstack([rgb_hw3[box], alpha_hw]))
+
+
+def _label_boxes(labels_hw: np.ndarray, rows_per_pass: int = 512) -> tuple[np.ndarray, ...]:
+    """(top, left, bottom, right) inclusive, each (max label + 1,) int64 indexed by label; bottom
+    is -1 for numbers not in the image and for 0. Reads a band of rows at a time."""
+    size = int(labels_hw.max()) + 1
+    top = np.full(size, labels_hw.shape[0], np.int64)
+    left = np.full(size, labels_hw.shape[1], np.int64)
+    bottom = np.full(size, -1, np.int64)
+    right = np.full(size, -1, np.int64)
+    for start in range(0, labels_hw.shape[0], rows_per_pass):
+        rows, cols = np.nonzero(labels_hw[start : start + rows_per_pass])
+        ids = labels_hw[start + rows, cols]
+        np.minimum.at(top, ids, start + rows)
+        np.maximum.at(bottom, ids, start + rows)
+        np.minimum.at(left, ids, cols)
+        np.maximum.at(right, ids, cols)
+    bottom[0] = -1
+    return top, left, bottom, right
 
 
 def _writing_cutouts(records, rgb_hw3: np.ndarray, folder: Path):

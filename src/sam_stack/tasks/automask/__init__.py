@@ -1,5 +1,6 @@
 """The automatic mask generator ("segment everything"): ``generate_masks``, ``iter_masks``,
-``masks_to_labels``, ``generate_labels_stack``, and its building blocks as pure functions.
+``masks_to_labels``, ``generate_labels_stack``, ``generate_labels_tiled`` (images larger than the model
+input, tile by tile), and its building blocks as pure functions.
 
 Each building block matches the official ``segment_anything`` / ``sam2`` helper of the same name
 (see each docstring for the few documented differences); the generator composes them.
@@ -14,6 +15,7 @@ from .nms import batched_nms, nms
 from .records import mask_record
 from .regions import clean_small_regions, postprocess_small_regions, remove_small_regions
 from .stability import calculate_stability_score
+from .tiled import generate_labels_tiled
 
 __all__ = [
     "batched_mask_to_box",
@@ -26,6 +28,7 @@ __all__ = [
     "clean_small_regions",
     "generate_crop_boxes",
     "generate_labels_stack",
+    "generate_labels_tiled",
     "generate_masks",
     "is_box_near_crop_edge",
     "iter_masks",
