@@ -4,10 +4,12 @@ from . import errors
 from .models import ImageEncoding, Prediction, SegmentAnythingModel, load_model
 from .models.catalog import list_models
 from .tasks.automask import generate_labels_stack, generate_labels_tiled, generate_masks, iter_masks, masks_to_labels
+from .tasks.embedding_cache import EmbeddingCache
 from .tasks.stack_tracking import StackTracker
 
 __version__ = "0.1.0"
 __all__ = [
+    "EmbeddingCache",
     "ImageEncoding",
     "Prediction",
     "SegmentAnythingModel",

@@ -43,8 +43,12 @@ class Attention(nn.Module):
         return x_bhnc.transpose(1, 2).reshape(batch, tokens, heads * channels)
 
     def forward(self, q_bnc: torch.Tensor, k_bmc: torch.Tensor, v_bmc: torch.Tensor) -> torch.Tensor:
-        """Queries (B, N, C) attend to keys/values (B, M, C_kv); returns (B, N, C)."""
+        """Queries (B, N, C) attend to keys/values (B, M, C_kv); returns (B, N, C). Either side
+        may have batch 1, shared by every entry of the other."""
         q = self.split_heads(self.q_proj(q_bnc))
         k = self.split_heads(self.k_proj(k_bmc))
         v = self.split_heads(self.v_proj(v_bmc))
+        # A side with batch 1 (the image shared by all prompts) is projected once, then broadcast.
+        batch = max(q.shape[0], k.shape[0])
+        q, k, v = (x.expand(batch, -1, -1, -1) for x in (q, k, v))
         return self.out_proj(self.merge_heads(F.scaled_dot_product_attention(q, k, v)))

@@ -93,7 +93,7 @@ class MaskDecoder(nn.Module):
 
         image_bchw: (1 or B, C, h, w) image features; one image is shared by all B prompts.
         image_pe_1chw: (1, C, h, w) positional encoding of the feature grid.
-        sparse_bnc: (B, N, C) point and box tokens; dense_bchw: (B, C, h, w) mask embedding.
+        sparse_bnc: (B, N, C) point and box tokens; dense_bchw: (1 or B, C, h, w) mask embedding.
         high_res_features: v2 only, the projected (conv_s0, conv_s1) features at 4x and 2x the
             grid size, with the same batch rule as ``image_bchw``.
         """
@@ -104,9 +104,12 @@ class MaskDecoder(nn.Module):
         first_iou = 1 if self.pred_obj_scores else 0
         tokens_bnc = torch.cat([torch.cat(learned).expand(batch, -1, -1), sparse_bnc], dim=1)
 
-        image_bchw = image_bchw.expand(batch, -1, -1, -1) + dense_bchw
+        # Without mask prompts the image (and its dense embedding) is the same for every prompt:
+        # it stays one copy, and the transformer's first block projects it once for all of them
+        # (the official decoder repeats it per prompt first).
+        image_bchw = image_bchw + dense_bchw
         _, channels, height, width = image_bchw.shape
-        tokens_bnc, image_bmc = self.transformer(image_bchw, image_pe_1chw.expand(batch, -1, -1, -1), tokens_bnc)
+        tokens_bnc, image_bmc = self.transformer(image_bchw, image_pe_1chw, tokens_bnc)
         iou_token_bc = tokens_bnc[:, first_iou]
         mask_tokens_bkc = tokens_bnc[:, first_iou + 1 : first_iou + 1 + self.num_mask_tokens]
 

@@ -66,9 +66,10 @@ class PromptEncoder(nn.Module):
         labels = torch.tensor([BOX_TOP_LEFT, BOX_BOTTOM_RIGHT], device=boxes_b4.device).expand(len(corners), 2)
         return self.embed_points(corners, labels, pad=False)
 
-    def embed_masks(self, masks_b1hw: torch.Tensor | None, batch_size: int) -> torch.Tensor:
-        """Low-resolution mask logits (B, 1, 4h, 4w), or None -> dense embedding (B, C, h, w)."""
+    def embed_masks(self, masks_b1hw: torch.Tensor | None) -> torch.Tensor:
+        """Low-resolution mask logits (B, 1, 4h, 4w) -> dense embedding (B, C, h, w); None -> the
+        "no mask" embedding (1, C, h, w), the same for every prompt (the decoder broadcasts it)."""
         if masks_b1hw is not None:
             return self.mask_downscaling(masks_b1hw)
         height, width = self.image_embedding_size
-        return self.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(batch_size, -1, height, width)
+        return self.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(1, -1, height, width)

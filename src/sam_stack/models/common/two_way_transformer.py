@@ -85,7 +85,7 @@ class TwoWayTransformer(nn.Module):
     def forward(
         self, image_bchw: torch.Tensor, image_pe_bchw: torch.Tensor, tokens_bnc: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image features and their encoding (B, C, H, W), prompt tokens (B, N, C) ->
+        """Image features and their encoding (1 or B, C, H, W), prompt tokens (B, N, C) ->
         refined tokens (B, N, C) and refined image tokens (B, H*W, C)."""
         image_bmc = image_bchw.flatten(2).transpose(1, 2)
         image_pe_bmc = image_pe_bchw.flatten(2).transpose(1, 2)

@@ -69,7 +69,7 @@ class SamV1Model(SegmentAnythingModel):
             tokens.append(prompt_encoder.embed_boxes(corners.reshape(1, 4)))
         sparse = torch.cat(tokens, dim=1) if tokens else torch.empty(1, 0, prompt_encoder.embed_dim, device=self.device)
         mask = None if prompts.mask_logits is None else prompts.mask_logits.to(self.device)
-        dense = prompt_encoder.embed_masks(mask, batch_size=1)
+        dense = prompt_encoder.embed_masks(mask)
         out = self.network.mask_decoder(encoding.features_bchw, self.dense_pe, sparse, dense)
         chosen = slice(1, None) if multimask else slice(0, 1)
         return out.masks_bkhw[:, chosen], out.iou_bk[:, chosen], None
@@ -87,7 +87,7 @@ class SamV1Model(SegmentAnythingModel):
         prompt_encoder = self.network.prompt_encoder
         sparse = prompt_encoder.embed_points(points_b12, labels_b1, pad=True)
         mask = None if mask_logits_b1hw is None else mask_logits_b1hw.to(self.device, torch.float32)
-        dense = prompt_encoder.embed_masks(mask, batch_size=len(points_b2))
+        dense = prompt_encoder.embed_masks(mask)
         out = self.network.mask_decoder(encoding.features_bchw, self.dense_pe, sparse, dense)
         chosen = slice(1, None) if multimask else slice(0, 1)
         return out.masks_bkhw[:, chosen], out.iou_bk[:, chosen]

@@ -125,7 +125,7 @@ class SamV2Model(SegmentAnythingModel):
         """B prompts' tokens (B, N, C) and mask prompts (B, 1, h / 4, w / 4) or None -> the chosen
         logits (B, K, h / 4, w / 4), their IoU (B, K) and the object-presence logits (B, 1)."""
         prompt_encoder = self.network.prompt_encoder_for(encoding.input_size)
-        dense = prompt_encoder.embed_masks(mask_b1hw, batch_size=len(sparse_bnc))
+        dense = prompt_encoder.embed_masks(mask_b1hw)
         out = self.network.sam_mask_decoder(
             encoding.features_bchw, self._dense_positional_encoding(encoding.input_size), sparse_bnc, dense, encoding.high_res_features
         )

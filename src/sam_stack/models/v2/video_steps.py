@@ -122,7 +122,7 @@ class VideoSteps:
         )
         # The pointer comes from the decoder run on the plain image features (no memory embedding)
         # with the mask, shrunk by the learned ``mask_downsample``, as its only prompt.
-        dense_bchw = self.prompt_encoder.embed_masks(self.network.mask_downsample(mask_b1hw), batch_size=1)
+        dense_bchw = self.prompt_encoder.embed_masks(self.network.mask_downsample(mask_b1hw))
         candidates = self._decode(features.features_bchw, features.high_res_features, self._no_points(), dense_bchw, False)
         pointer_bc = self.choose(candidates, 0).pointer_bc
         # The official code then decides presence from the mask, not the decoder, and applies the
@@ -234,7 +234,7 @@ class VideoSteps:
         """Runs the mask decoder and keeps three candidates or one, as ``SAM2Base`` does."""
         arch = self.arch
         if dense_bchw is None:
-            dense_bchw = self.prompt_encoder.embed_masks(None, batch_size=1)
+            dense_bchw = self.prompt_encoder.embed_masks(None)
         out = self.network.sam_mask_decoder(image_bchw, self.dense_pe_1chw, sparse_bnc, dense_bchw, high_res_features)
         logits_bkhw, iou_bk = select_masks(
             out.masks_bkhw, out.iou_bk, multimask, arch.dynamic_multimask_stability_delta, arch.dynamic_multimask_stability_thresh

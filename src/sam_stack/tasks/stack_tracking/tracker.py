@@ -71,6 +71,7 @@ from ...models.v2.input_size import input_size_for
 from ...models.v2.preprocessing import to_model_input
 from ...models.v2.sam_v2 import SamV2ImageFeatures
 from ...models.v2.video_steps import FrameOutput, VideoSteps
+from ..embedding_cache_encode import cached_frame_features
 from .frames import FrameReader
 from .holes import fill_small_holes
 from .memory_bank import ConfidentRecentFrames, FrameMemory, MemoryRules, RecentFrames, select_memory
@@ -125,6 +126,9 @@ class StackTracker:
             mask (official ``fill_hole_area``; 0 turns it off).
         exclusive: give each pixel to one object at most, in the masks of ``add_prompt`` and
             ``propagate`` (``run`` always does).
+        embedding_cache: an :class:`~sam_stack.tasks.embedding_cache.EmbeddingCache` to take frame
+            encodings from and put them into, so that propagating again (after a correction, in
+            another tracker, after ``sam-stack embed``) does not encode the frames again.
     """
 
     def __init__(
@@ -136,6 +140,7 @@ class StackTracker:
         cached_frames: int = 2,
         fill_hole_area: int = 8,
         exclusive: bool = True,
+        embedding_cache=None,
     ) -> None:
         if getattr(model, "version", None) not in ("v2", "v2.1"):
             raise UnsupportedModelError(
@@ -158,6 +163,7 @@ class StackTracker:
         self._cached_frames = max(1, cached_frames)
         self._fill_hole_area = fill_hole_area
         self._exclusive = exclusive
+        self._embedding_cache = embedding_cache
         self._encodings: OrderedDict[int, SamV2ImageFeatures] = OrderedDict()
         self._objects: dict[int, ObjectPrompts] = {}
 
@@ -346,8 +352,11 @@ class StackTracker:
         if frame in self._encodings:
             self._encodings.move_to_end(frame)
             return self._encodings[frame]
-        rgb = to_uint8_rgb(self._reader.read(frame))
-        features = self.model.network.encode_image(to_model_input(rgb, self._steps.input_hw, self.model.device))
+        pixels = self._reader.read(frame)
+        if self._embedding_cache is not None:
+            features = cached_frame_features(self.model, pixels, self._steps.input_hw, self._embedding_cache)
+        else:
+            features = self.model.network.encode_image(to_model_input(to_uint8_rgb(pixels), self._steps.input_hw, self.model.device))
         self._encodings[frame] = features
         while len(self._encodings) > self._cached_frames:
             self._encodings.popitem(last=False)
