@@ -24,18 +24,21 @@ def relative_table(table_dc: torch.Tensor, q_size: int, k_size: int) -> torch.Te
     return table_dc[offsets.long()]
 
 
-def relative_position_bias(
-    q_bnc: torch.Tensor, table_h: torch.Tensor, table_w: torch.Tensor, grid: tuple[int, int]
+def add_relative_position_bias(
+    logits_bnn: torch.Tensor, q_bnc: torch.Tensor, table_h: torch.Tensor, table_w: torch.Tensor, grid: tuple[int, int]
 ) -> torch.Tensor:
-    """The bias to add to attention logits, (B, N, N) for N = h * w tokens of (unscaled) queries.
+    """Adds the bias to attention logits (B, N, N) in place, for N = h * w tokens of (unscaled)
+    queries ``q_bnc``; returns the logits.
 
-    ``q_bnc`` holds one attention head per batch entry, as the ViT attention lays them out.
+    ``q_bnc`` holds one attention head per batch entry, as the ViT attention lays them out. The
+    two terms are broadcast into the logits rather than formed as an (N, N) bias first, which on
+    the global blocks (N = 4096) would be another logits-sized tensor to write and read.
     """
     height, width = grid
     batch, _, channels = q_bnc.shape
-    bias_h = relative_table(table_h, height, height)
-    bias_w = relative_table(table_w, width, width)
     q_bhwc = q_bnc.reshape(batch, height, width, channels)
-    along_h = torch.einsum("bhwc,hkc->bhwk", q_bhwc, bias_h)
-    along_w = torch.einsum("bhwc,wkc->bhwk", q_bhwc, bias_w)
-    return (along_h[:, :, :, :, None] + along_w[:, :, :, None, :]).reshape(batch, height * width, height * width)
+    along_h = torch.einsum("bhwc,hkc->bhwk", q_bhwc, relative_table(table_h, height, height))
+    along_w = torch.einsum("bhwc,wkc->bhwk", q_bhwc, relative_table(table_w, width, width))
+    logits_bhwhw = logits_bnn.view(batch, height, width, height, width)
+    logits_bhwhw.add_(along_h[:, :, :, :, None]).add_(along_w[:, :, :, None, :])
+    return logits_bnn
