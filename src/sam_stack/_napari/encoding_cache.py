@@ -8,17 +8,18 @@ model; clear it when the model changes. It is bounded because an encoding of the
 several megabytes, and it is used from worker threads, hence the lock.
 """
 
-import hashlib
 import threading
 from collections import OrderedDict
 
 import numpy as np
 
+from ..tasks.embedding_cache_keys import pixels_digest
+
 
 def pixels_key(pixels: np.ndarray, region: tuple[int, int, int, int] | None = None) -> tuple:
     """The key of the encoding of ``pixels``, or of their ``region`` (x0, y0, x1, y1)."""
-    digest = hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=16).hexdigest()
-    return (pixels.shape, digest) if region is None else (pixels.shape, digest, tuple(region))
+    digest = pixels_digest(pixels)
+    return (digest,) if region is None else (digest, tuple(region))
 
 
 class EncodingCache:

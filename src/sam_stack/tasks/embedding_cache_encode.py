@@ -51,9 +51,10 @@ def cached_encode(model, image, cache: EmbeddingCache) -> ImageEncoding:
 
 
 @torch.inference_mode()
-def cached_frame_features(model, frame, input_hw: tuple[int, int], cache: EmbeddingCache) -> SamV2ImageFeatures:
+def cached_frame_features(model, frame, input_hw: tuple[int, int], cache: EmbeddingCache | None) -> SamV2ImageFeatures:
     """A SAM v2 model's float32 features of one frame ((H, W) or (H, W, 3), any dtype) resized to
-    ``input_hw``, as the tracker uses them, from ``cache`` when it holds them."""
+    ``input_hw``, as the tracker uses them, from ``cache`` when it holds them (always encoded
+    without a cache)."""
     return _v2_features(model, to_uint8_rgb(frame), tuple(input_hw), cache, bfloat16=False)
 
 
@@ -66,11 +67,11 @@ def embedding_key(model, rgb_hw3, precision: str, input_hw: tuple[int, int]) -> 
     return EmbeddingKey(pixels_digest(rgb_hw3), model_digest(model), precision, tuple(int(side) for side in input_hw))
 
 
-def _v2_features(model, rgb_hw3, input_hw: tuple[int, int], cache: EmbeddingCache, bfloat16: bool) -> SamV2ImageFeatures:
+def _v2_features(model, rgb_hw3, input_hw: tuple[int, int], cache: EmbeddingCache | None, bfloat16: bool) -> SamV2ImageFeatures:
     network = model.network
     names = (FEATURES, *HIGH_RES) if network.arch.use_high_res_features_in_sam else (FEATURES,)
-    key = embedding_key(model, rgb_hw3, "bfloat16" if bfloat16 else "float32", input_hw)
-    tensors = cache.get(key, names, model.device)
+    key = None if cache is None else embedding_key(model, rgb_hw3, "bfloat16" if bfloat16 else "float32", input_hw)
+    tensors = None if cache is None else cache.get(key, names, model.device)
     if tensors is not None:
         features_bchw = tensors[FEATURES]
         high_res = tuple(tensors[name] for name in HIGH_RES) if len(names) > 1 else None
@@ -78,6 +79,8 @@ def _v2_features(model, rgb_hw3, input_hw: tuple[int, int], cache: EmbeddingCach
     with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bfloat16):
         features = network.encode_image(to_model_input(rgb_hw3, input_hw, model.device))
     features = features.to(torch.float32)
+    if cache is None:
+        return features
     stored = {FEATURES: features.features_bchw}
     if features.high_res_features is not None:
         stored.update(zip(HIGH_RES, features.high_res_features))

@@ -48,10 +48,10 @@ class EmbeddingKey:
         return cls(str(fields["pixels"]), str(fields["model"]), str(fields["precision"]), tuple(int(side) for side in fields["input_hw"]))
 
 
-def pixels_digest(rgb_hw3: np.ndarray) -> str:
-    """Digest of an (H, W, 3) uint8 image, its shape included (equal bytes, other shape: other
-    pixels)."""
-    pixels = np.ascontiguousarray(rgb_hw3)
+def pixels_digest(pixels: np.ndarray) -> str:
+    """Digest of an array of pixels, e.g. an (H, W, 3) uint8 image, its shape and dtype included
+    (equal bytes, other shape: other pixels)."""
+    pixels = np.ascontiguousarray(pixels)
     hasher = hashlib.blake2b(digest_size=16)
     hasher.update(repr((pixels.shape, pixels.dtype.str)).encode())
     hasher.update(pixels.data)

@@ -68,7 +68,6 @@ from ...errors import PromptError, SamStackError, UnsupportedModelError
 from ...models.common.prompt_encoder import BOX_BOTTOM_RIGHT, BOX_TOP_LEFT
 from ...models.image_input import to_uint8_rgb
 from ...models.v2.input_size import input_size_for
-from ...models.v2.preprocessing import to_model_input
 from ...models.v2.sam_v2 import SamV2ImageFeatures
 from ...models.v2.video_steps import FrameOutput, VideoSteps
 from ..embedding_cache_encode import cached_frame_features
@@ -219,7 +218,7 @@ class StackTracker:
         object_id = _checked_object_id(object_id)
         rgb = to_uint8_rgb(image)
         mask_b1hw = self._mask_input(mask, rgb.shape[:2])
-        features = self.model.network.encode_image(to_model_input(rgb, self._steps.input_hw, self.model.device))
+        features = cached_frame_features(self.model, rgb, self._steps.input_hw, self._embedding_cache)
         output = self._filled(self._steps.decode_mask_prompt(features, mask_b1hw))
         memory = self._steps.encode_memory(features, output, from_prompt=True)
         prior = FrameMemory(memory.to(MEMORY_DTYPE), output.pointer_bc)
@@ -352,11 +351,7 @@ class StackTracker:
         if frame in self._encodings:
             self._encodings.move_to_end(frame)
             return self._encodings[frame]
-        pixels = self._reader.read(frame)
-        if self._embedding_cache is not None:
-            features = cached_frame_features(self.model, pixels, self._steps.input_hw, self._embedding_cache)
-        else:
-            features = self.model.network.encode_image(to_model_input(to_uint8_rgb(pixels), self._steps.input_hw, self.model.device))
+        features = cached_frame_features(self.model, self._reader.read(frame), self._steps.input_hw, self._embedding_cache)
         self._encodings[frame] = features
         while len(self._encodings) > self._cached_frames:
             self._encodings.popitem(last=False)
