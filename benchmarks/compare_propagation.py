@@ -20,10 +20,14 @@ Printed:
    work on the machine), and ours / official (below 1 is faster);
 3. a very long stack (2000 frames) through ours only: it is read one frame at a time, so neither
    time per frame nor the process's own memory ("anon") changes; its peak RSS also counts the
-   pages of the memmapped file read so far ("file"), which the system may drop at any time.
+   pages of the memmapped file read so far ("file"), which the system may drop at any time;
+4. with ``--bf16``, ours also with ``model.use_bfloat16`` ("ours-bf16": image encoder and memory
+   attention in bfloat16): its speed, and how well its masks agree with ours in float32 (IoU per
+   frame where either has the object).
 
     python benchmarks/compare_propagation.py                  # shrunk model, 256-pixel input
     python benchmarks/compare_propagation.py --real --frames 6 12 --long 0   # SAM 2.1 tiny at 1024
+    python benchmarks/compare_propagation.py --real --frames 6 12 --long 0 --bf16
 
 The shrunk model (``tests/official_v2.SMALL_OVERRIDES``) runs every code path in a fraction of
 the time; ``--real`` uses the released tiny architecture at 1024 pixels (tens of seconds per
@@ -89,19 +93,22 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 1024**2)
 
 
-def run_ours(checkpoint: Path, stack_path: Path, image_size: int) -> dict:
+def run_ours(checkpoint: Path, stack_path: Path, image_size: int, bfloat16: bool, masks_path: Path) -> dict:
     import sam_stack
 
     model = sam_stack.load_model(checkpoint, device="cpu")
     model.input_size = image_size
+    model.use_bfloat16 = bfloat16
     frames = np.load(stack_path, mmap_mode="r")
     baseline = peak_rss_mb()
     wall, cpu = time.perf_counter(), time.process_time()
     tracker = sam_stack.StackTracker(model, frames)
     height, width = tracker.frame_shape
     tracker.add_prompt(0, 1, points=[[PROMPT_XY[0] * width, PROMPT_XY[1] * height]])
-    areas = [int(masks[1].sum()) for _, masks in tracker.propagate()]
-    return timings(len(frames), wall, cpu, baseline, areas)
+    masks_thw = np.stack([masks[1] for _, masks in tracker.propagate()])
+    result = timings(len(frames), wall, cpu, baseline, masks_thw.sum(axis=(1, 2)))
+    np.save(masks_path, np.packbits(masks_thw, axis=-1))
+    return result
 
 
 def run_official(checkpoint: Path, stack_path: Path, image_size: int, real: bool, from_jpegs: bool) -> dict:
@@ -144,6 +151,19 @@ def timings(num_frames, wall_start, cpu_start, baseline_mb, areas) -> dict:
     }
 
 
+def masks_file(stack_path: Path, side: str) -> Path:
+    """Where an "ours" worker leaves its masks, bit-packed along the rows."""
+    return stack_path.with_name(f"{stack_path.stem}_{side}_masks.npy")
+
+
+def mask_agreement(stack_path: Path, width: int) -> list[float]:
+    """IoU of ours-bf16's mask with ours' on each frame where either has the object."""
+    masks = [np.unpackbits(np.load(masks_file(stack_path, side)), axis=-1, count=width).astype(bool) for side in ("ours", "ours-bf16")]
+    union = (masks[0] | masks[1]).sum(axis=(1, 2))
+    both = (masks[0] & masks[1]).sum(axis=(1, 2))
+    return [float(b / u) for b, u in zip(both, union) if u]
+
+
 def in_fresh_process(args, side: str, stack_path: Path, checkpoint: Path) -> dict:
     command = [sys.executable, __file__, "--worker", side, "--stack", str(stack_path), "--checkpoint", str(checkpoint)]
     command += ["--image-size", str(args.image_size), "--threads", str(args.threads)] + (["--real"] if args.real else [])
@@ -159,7 +179,8 @@ def main(argv=None) -> None:
     parser.add_argument("--long", type=int, default=2000, help="frames of the very long stack (ours only; 0 to skip)")
     parser.add_argument("--frame-size", default="256x256", help="HxW of the stack's frames")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--bf16", action="store_true", help="also run ours with model.use_bfloat16, and compare its masks")
+    parser.add_argument("--worker", choices=(*SIDES, "ours-bf16"), help=argparse.SUPPRESS)
     parser.add_argument("--stack", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -168,8 +189,9 @@ def main(argv=None) -> None:
     warnings.filterwarnings("ignore")  # the official fill-holes step warns on every CPU frame
 
     if args.worker:
-        if args.worker == "ours":
-            result = run_ours(args.checkpoint, args.stack, args.image_size)
+        if args.worker.startswith("ours"):
+            bfloat16 = args.worker == "ours-bf16"
+            result = run_ours(args.checkpoint, args.stack, args.image_size, bfloat16, masks_file(args.stack, args.worker))
         else:
             result = run_official(args.checkpoint, args.stack, args.image_size, args.real, args.worker == "official-jpeg")
         print(json.dumps(result))
@@ -185,14 +207,17 @@ def main(argv=None) -> None:
         torch.manual_seed(0)
         checkpoint = folder / "sam2.1.pt"
         save_official_checkpoint(build_official_video_predictor(small=not args.real, image_size=args.image_size), checkpoint)
-        results = {}
+        results, agreement = {}, []
+        sides = (*SIDES, "ours-bf16") if args.bf16 else SIDES
         for num_frames in sorted({short, long} | ({args.long} if args.long else set())):
             stack_path = folder / f"stack_{num_frames}.npy"
             make_stack(stack_path, num_frames, height, width)
-            for side in SIDES:
+            for side in sides:
                 if side != "ours" and num_frames not in (short, long):
                     continue
                 results[side, num_frames] = in_fresh_process(args, side, stack_path, checkpoint)
+            if args.bf16 and num_frames == long:
+                agreement = mask_agreement(stack_path, width)
             os.remove(stack_path)
 
     model = f"SAM 2.1 {'tiny' if args.real else 'shrunk tiny'}, {args.image_size}-pixel input"
@@ -207,13 +232,19 @@ def main(argv=None) -> None:
             f"{result['peak_rss_mb']:>13.0f}{result['baseline_rss_mb']:>12.0f}"
             f"{result['anon_rss_mb']:>14.0f}{result['file_rss_mb']:>9.0f}"
         )
-    for side in SIDES:
+    for side in sides:
         ratio = results[side, long]["peak_rss_mb"] / results[side, short]["peak_rss_mb"]
         print(f"peak RSS {long} / {short} frames, {side}: {ratio:.2f}")
-    for official in SIDES[1:]:
-        for clock in ("wall", "cpu"):
-            ratio = results["ours", long][f"{clock}_s_per_frame"] / results[official, long][f"{clock}_s_per_frame"]
-            print(f"{clock} time per frame, ours / {official} ({long} frames): {ratio:.2f}")
+    for ours in sides[:1] + sides[3:]:
+        for official in SIDES[1:]:
+            for clock in ("wall", "cpu"):
+                ratio = results[ours, long][f"{clock}_s_per_frame"] / results[official, long][f"{clock}_s_per_frame"]
+                print(f"{clock} time per frame, {ours} / {official} ({long} frames): {ratio:.2f}")
+    if args.bf16:
+        print(
+            f"masks of ours-bf16 against ours ({long} frames, {len(agreement)} with the object): "
+            f"mean IoU {np.mean(agreement):.4f}, lowest {np.min(agreement):.4f}"
+        )
 
 
 if __name__ == "__main__":

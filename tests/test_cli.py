@@ -154,12 +154,13 @@ def test_benchmark_compares_with_the_official_predictor(files, monkeypatch, caps
     assert main(["benchmark", "--models", str(files["checkpoint"]), "--repeats", "1", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "threads; torch" in lines[0]
-    assert lines[1].startswith("| model | encode 1024 | encode 512 | decode | official encode 1024 |")
+    assert lines[1].startswith("| model | parameters | encode 1024 | encode 512 | decode | official encode 1024 |")
     cells = [cell.strip() for cell in lines[3].strip("|").split("|")]
     assert cells[0] == "tiny.pth (v1 custom)"
-    assert cells[1].endswith(" ms") and cells[2] == "-"  # v1 encodes at 1024 only
-    assert cells[4].endswith(" ms") and float(cells[5]) > 0  # the official predictor ran
-    assert cells[8] == "-"  # no GPU memory on the CPU
+    assert cells[1] == f"{files['parameters'] / 1e6:.1f} M"
+    assert cells[2].endswith(" ms") and cells[3] == "-"  # v1 encodes at 1024 only
+    assert cells[5].endswith(" ms") and float(cells[6]) > 0  # the official predictor ran
+    assert cells[9] == "-"  # no GPU memory on the CPU
 
 
 @pytest.mark.slow
@@ -170,7 +171,7 @@ def test_benchmark_times_v2_models_at_512(tmp_path, monkeypatch, capsys):
     assert main([*argv, "--no-official"]) == 0
     cells = [cell.strip() for cell in capsys.readouterr().out.splitlines()[3].strip("|").split("|")]
     assert cells[0] == "tiny2.pt (v2.1 custom)"
-    assert cells[1].endswith(" ms") and cells[2].endswith(" ms") and cells[4] == "-"
+    assert cells[2].endswith(" ms") and cells[3].endswith(" ms") and cells[5] == "-"
 
 
 @pytest.mark.slow
@@ -179,7 +180,8 @@ def test_benchmark_compares_a_catalog_v2_model_with_the_official_predictor(monke
     assert main(["benchmark", "--models", "sam2.1-hiera-tiny", "--repeats", "1", "--device", "cpu"]) == 0
     cells = [cell.strip() for cell in capsys.readouterr().out.splitlines()[3].strip("|").split("|")]
     assert cells[0] == "sam2.1-hiera-tiny (v2.1 tiny)"
-    assert cells[2].endswith(" ms") and float(cells[5]) > 0 and float(cells[7]) > 0
+    assert cells[1] == "39.0 M"  # the released SAM 2.1 tiny: 38,962,498
+    assert cells[3].endswith(" ms") and float(cells[6]) > 0 and float(cells[8]) > 0
 
 
 @pytest.mark.slow

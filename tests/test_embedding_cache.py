@@ -19,7 +19,14 @@ from sam_stack.errors import SamStackError
 from sam_stack.models.v2.preprocessing import to_model_input
 from sam_stack.tasks.embedding_cache import EmbeddingCache
 from sam_stack.tasks.embedding_cache_disk import MANIFEST
-from sam_stack.tasks.embedding_cache_encode import cached_encode, cached_frame_features, embedding_key, v2_input_size
+from sam_stack.tasks.embedding_cache_encode import (
+    cached_encode,
+    cached_frame_features,
+    embedding_key,
+    encode_into_cache,
+    is_cached,
+    v2_input_size,
+)
 from sam_stack.tasks.embedding_cache_keys import EmbeddingKey
 from sam_stack.tasks.stack_tracking import StackTracker
 
@@ -85,6 +92,46 @@ def test_cached_encodings_equal_the_models_own_bit_for_bit(which, model, model_v
     assert (from_disk.stats.disk_hits, from_disk.stats.misses) == (1, 0)
     prediction = chosen.predict(cached_encode(chosen, image(), from_disk), points=[[20, 30]])
     np.testing.assert_array_equal(prediction.masks, chosen.predict(expected, points=[[20, 30]]).masks)
+
+
+@pytest.mark.parametrize("which", ["v2", "v1"])
+def test_a_region_is_cached_by_its_pixels_and_keeps_its_place(which, model, model_v1):
+    chosen = model if which == "v2" else model_v1
+    whole = image()
+    region = (8, 4, 40, 36)
+    expected = chosen.encode_image(whole, region=region)
+    cache = EmbeddingCache()
+    assert not is_cached(chosen, whole, cache, region)
+    assert_same_encoding(cached_encode(chosen, whole, cache, region), expected)
+    assert is_cached(chosen, whole, cache, region)
+    assert not is_cached(chosen, whole, cache)  # the whole image is other pixels
+    found = cached_encode(chosen, whole, cache, region)
+    assert found.region == expected.region
+    assert (cache.stats.misses, cache.stats.memory_hits) == (1, 1)
+    # The same pixels cut out and encoded as an image of their own share the entry.
+    x0, y0, x1, y1 = region
+    assert cached_encode(chosen, whole[y0:y1, x0:x1], cache).region is None
+    assert cache.stats.memory_hits == 2
+    points = [[20, 30]]
+    np.testing.assert_array_equal(chosen.predict(found, points=points).masks, chosen.predict(expected, points=points).masks)
+
+
+@pytest.mark.parametrize("which", ["v2", "v1"])
+def test_images_encoded_into_the_cache_in_one_batch_are_their_encodings(which, model, model_v1):
+    chosen = model if which == "v2" else model_v1
+    cache = EmbeddingCache()
+    cached_encode(chosen, image(0), cache)
+    assert encode_into_cache(chosen, [image(0), image(1), image(2), image(1)], cache) == 2
+    assert encode_into_cache(chosen, [image(1), image(2)], cache) == 0
+    misses = cache.stats.misses
+    for seed in (1, 2):
+        found, alone = cached_encode(chosen, image(seed), cache), chosen.encode_image(image(seed))
+        # One pass over a batch sums in another order than over one image (model.encode_images).
+        torch.testing.assert_close(found.features_bchw, alone.features_bchw, rtol=1e-5, atol=1e-5)
+        for got, want in zip(found.high_res_features or (), alone.high_res_features or (), strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        assert (found.image_size, found.input_size) == (alone.image_size, alone.input_size)
+    assert cache.stats.misses == misses
 
 
 def test_bfloat16_encodings_are_kept_apart_from_float32_ones(model, tmp_path):

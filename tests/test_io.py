@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 import tifffile
+import zarr
 
 from sam_stack.errors import ImageError
 from sam_stack.io import FrameFolder, read_image, read_stack, write_labels, write_mask
@@ -63,6 +64,25 @@ def test_a_folder_of_frames_is_read_frame_by_frame_in_natural_order(tmp_path):
     cv2.imwrite(str(tmp_path / "frame99.png"), np.zeros((4, 4), np.uint8))
     with pytest.raises(ImageError, match=r"frame99.png has shape \(4, 4\); expected \(8, 9\)"):
         read_stack(tmp_path)[11]
+
+
+def test_npy_and_zarr_stacks_are_read_lazily_and_a_single_image_is_one_frame(tmp_path):
+    stack = RNG.integers(0, 256, (3, 8, 9), dtype=np.uint8)
+    np.save(tmp_path / "s.npy", stack)
+    array = zarr.open_array(str(tmp_path / "s.zarr"), mode="w", shape=stack.shape, chunks=(1, 8, 9), dtype=stack.dtype)
+    array[:] = stack
+    assert isinstance(read_stack(tmp_path / "s.npy"), np.memmap)
+    assert isinstance(read_stack(tmp_path / "s.zarr"), zarr.Array)
+    for name in ("s.npy", "s.zarr"):
+        np.testing.assert_array_equal(read_stack(tmp_path / name)[1], stack[1])
+    tifffile.imwrite(tmp_path / "one.tif", stack[0])
+    assert read_stack(tmp_path / "one.tif").shape == (1, 8, 9)
+    (tmp_path / "broken.npy").write_bytes(b"not numpy")
+    with pytest.raises(ImageError, match="broken.npy could not be read"):
+        read_stack(tmp_path / "broken.npy")
+    (tmp_path / "empty.zarr").mkdir()
+    with pytest.raises(ImageError, match="empty.zarr could not be opened as a zarr array"):
+        read_stack(tmp_path / "empty.zarr")
 
 
 def test_masks_are_written_as_0_and_255(tmp_path):

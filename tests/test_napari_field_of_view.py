@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-from sam_stack._napari.encoding_cache import pixels_key
 from sam_stack._napari.field_of_view import region_to_encode, visible_extent
 from sam_stack._napari.prompts import PlanePrompts
 from sam_stack._napari.segment_widget import SamStackWidget
@@ -17,6 +16,7 @@ from test_napari_widget import (  # noqa: F401 (fixtures)
     cells_image,
     checkpoint,
     choose_largest_candidate,
+    encoding_of,
     load_model,
     open_widget,
     reference,
@@ -98,7 +98,7 @@ def test_zoomed_into_a_large_plane_the_part_in_view_is_encoded_and_the_mask_land
     assert x0 <= in_view[0] and y0 <= in_view[1] and x1 >= in_view[2] and y1 >= in_view[3]
     assert max(x1 - x0, y1 - y0) <= 1000
     pixels = to_display_uint8(image, layer.contrast_limits)
-    encoding = widget.cache.get(pixels_key(pixels, region))
+    encoding = encoding_of(widget, pixels, region)
     assert encoding is not None and encoding.region.bounds == region
     on_crop = reference.predict(reference.encode_image(pixels[y0:y1, x0:x1]), points=[[250 - x0, 300 - y0]])
     assert_same_prediction(prediction, on_crop)
@@ -128,7 +128,7 @@ def test_refining_the_selected_label_uses_its_mask_and_replaces_it(open_widget, 
     labels.selected_label = 3
     plane, prompts, refined = wait_for_preview(qtbot, widget)
     np.testing.assert_array_equal(prompts.mask, before == 3)
-    encoding = widget.cache.get(pixels_key(to_display_uint8(image, viewer.layers["image"].contrast_limits)))
+    encoding = encoding_of(widget, to_display_uint8(image, viewer.layers["image"].contrast_limits))
     expected = reference.predict(encoding, points=[[20, 15]], mask_logits=reference.logits_from_mask(encoding, before == 3))
     assert_same_prediction(refined, expected)
     assert not np.allclose(refined.logits, plain.logits, atol=1e-3)  # the mask prompt changed the preview

@@ -118,7 +118,7 @@ def test_propagation_reads_a_dask_image_frame_by_frame_and_keeps_one_embedding_c
     widget.points_combo.layer.add([[1, 4, 4]])
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     wait_for_run(qtbot, panel)
-    assert CacheRecordingTracker.caches == [panel.embedding_cache] * 2
+    assert CacheRecordingTracker.caches == [widget.embedding_cache] * 2
     qtbot.waitUntil(lambda: not widget.is_busy(), timeout=WAIT_MS)  # the preview of the points
 
 

@@ -4,7 +4,6 @@ how objects are painted into a plane of labels."""
 import numpy as np
 import pytest
 
-from sam_stack._napari.encoding_cache import EncodingCache, pixels_key
 from sam_stack._napari.labels_writing import paint_mask, paint_new_objects, paint_tracked_objects
 from sam_stack.errors import ImageError
 from sam_stack.tasks.display_normalisation import channels_to_rgb, to_display_uint8
@@ -39,22 +38,6 @@ def test_channels_become_rgb():
     np.testing.assert_array_equal(channels_to_rgb(five)[1, 2], [0, 1, 2])
     with pytest.raises(ImageError, match=r"\(C, H, W\)"):
         channels_to_rgb(np.zeros((4, 4), dtype=np.uint8))
-
-
-# --- encoding cache -----------------------------------------------------------------------------------
-
-
-def test_the_cache_keeps_the_most_recently_used_encodings():
-    cache = EncodingCache(capacity=2)
-    planes = [np.full((4, 4), value, dtype=np.uint8) for value in range(3)]
-    keys = [pixels_key(plane) for plane in planes]
-    cache.put(keys[0], "a")
-    cache.put(keys[1], "b")
-    assert cache.get(keys[0]) == "a"  # now the most recent
-    cache.put(keys[2], "c")
-    assert cache.get(keys[1]) is None and cache.get(keys[0]) == "a" and len(cache) == 2
-    assert pixels_key(planes[0].copy()) == keys[0]  # the key is the content, not the object
-    assert pixels_key(planes[0].reshape(2, 8)) != keys[0]
 
 
 # --- painting objects -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from qtpy.QtCore import Qt
 
 import sam_stack
 from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint
-from sam_stack._napari.encoding_cache import pixels_key
+from sam_stack.tasks.embedding_cache_encode import cached_encode, is_cached
 from sam_stack._napari.segment_widget import SamStackWidget
 from sam_stack.tasks.display_normalisation import channels_to_rgb, to_display_uint8
 
@@ -69,11 +69,11 @@ def wait_for_preview(qtbot, widget):
     return widget.prediction
 
 
-def encoding_of(widget, pixels):
-    """The widget's encoding of ``pixels``; fails if it never encoded exactly these pixels."""
-    encoding = widget.cache.get(pixels_key(pixels))
-    assert encoding is not None, "the widget did not encode the expected pixels"
-    return encoding
+def encoding_of(widget, pixels, region=None):
+    """The widget's encoding of ``pixels`` (or their ``region``); fails if it never encoded
+    exactly these pixels."""
+    assert is_cached(widget.model, pixels, widget.embedding_cache, region), "the widget did not encode the expected pixels"
+    return cached_encode(widget.model, pixels, widget.embedding_cache, region)
 
 
 def assert_same_prediction(found, expected):
@@ -123,13 +123,13 @@ def test_points_make_the_preview_and_contrast_changes_what_the_model_sees(open_w
     assert points.features["prompt"].tolist() == ["positive", "negative"]
     assert not np.allclose(points.face_color[0], points.face_color[1])
     assert_same_prediction(second, reference.predict(encoding, points=[[20, 15], [45, 32]], point_labels=[1, 0]))
-    assert len(widget.cache) == 1  # the plane was encoded once for both previews
+    assert len(widget.embedding_cache) == 1  # the plane was encoded once for both previews
 
     viewer.layers["image"].contrast_limits = (0, 3000)
     third = wait_for_preview(qtbot, widget)[2]
     brighter = encoding_of(widget, to_display_uint8(image, (0, 3000)))
     assert_same_prediction(third, reference.predict(brighter, points=[[20, 15], [45, 32]], point_labels=[1, 0]))
-    assert len(widget.cache) == 2
+    assert len(widget.embedding_cache) == 2
 
 
 def test_commit_adds_a_new_object_without_touching_others_and_undo_removes_it(open_widget, qtbot):
@@ -316,13 +316,69 @@ def test_without_an_image_layer_every_action_says_so_and_changes_nothing(open_wi
     assert len(viewer.layers) == 0
 
 
+def test_the_planes_next_to_the_previewed_one_are_encoded_ahead(open_widget, qtbot, reference):
+    stack = np.stack([cells_image(seed) for seed in range(4)])
+    viewer, widget = open_widget(stack)
+    viewer.dims.set_current_step(0, 1)
+    widget.points_combo.layer.add([[1, 15, 20]])
+    wait_for_preview(qtbot, widget)  # busy until the planes ahead are encoded too
+    cache = widget.embedding_cache
+    planes = [to_display_uint8(plane, viewer.layers["image"].contrast_limits) for plane in stack]
+    assert [is_cached(widget.model, plane, cache) for plane in planes] == [True, True, True, False]
+
+    misses = cache.stats.misses
+    viewer.dims.set_current_step(0, 2)
+    widget.points_combo.layer.add([[2, 15, 20]])
+    prediction = wait_for_preview(qtbot, widget)[2]
+    assert cache.stats.misses == misses  # plane 2's preview found its encoding ready
+    # Encoded in a batch: equal to encoding the plane alone up to float rounding.
+    assert_same_prediction(prediction, reference.predict(reference.encode_image(planes[2]), points=[[20, 15]]))
+    assert is_cached(widget.model, planes[3], cache)  # and now the plane after it
+
+    widget.pre_encode.setChecked(False)
+    viewer.dims.set_current_step(0, 0)
+    widget.points_combo.layer.add([[0, 15, 20]])
+    wait_for_preview(qtbot, widget)
+    assert len(cache) == 4
+
+
+def test_a_cache_folder_keeps_the_encodings_for_the_next_session(open_widget, qtbot, tmp_path):
+    folder = tmp_path / "encodings"
+    for session in ("first", "second"):
+        viewer, widget = open_widget(cells_image())
+        panel = widget.model_panel
+        qtbot.keyClicks(panel.cache_folder, str(folder))
+        qtbot.keyClick(panel.cache_folder, Qt.Key_Return)
+        assert f"in memory and in {folder}" in panel.status.text()
+        widget.points_combo.layer.add([[15, 20]])
+        wait_for_preview(qtbot, widget)
+        assert widget.prediction is not None
+        stats = widget.embedding_cache.stats
+        assert (stats.disk_hits, stats.misses) == ((0, 1) if session == "first" else (1, 0))
+        kept = widget.embedding_cache
+        qtbot.keyClick(panel.cache_folder, Qt.Key_Return)  # the same folder again: nothing changes
+        assert widget.embedding_cache is kept
+    assert len(list(folder.glob("*/*.zarr"))) == 1
+
+
+def test_a_cache_folder_that_cannot_be_made_is_reported_and_nothing_changes(open_widget, qtbot, tmp_path):
+    (tmp_path / "a file").write_text("not a folder")
+    viewer, widget = open_widget()
+    before = widget.embedding_cache
+    panel = widget.model_panel
+    qtbot.keyClicks(panel.cache_folder, str(tmp_path / "a file"))
+    qtbot.keyClick(panel.cache_folder, Qt.Key_Return)
+    assert panel.status.kind == "error" and "expected a folder" in panel.status.text()
+    assert widget.embedding_cache is before
+
+
 def test_a_3d_view_asks_for_a_2d_one(open_widget, qtbot):
     viewer, widget = open_widget(np.zeros((3, 32, 32), dtype=np.uint8))
     viewer.dims.ndisplay = 3
     widget.points_combo.layer.add([[1, 10, 10]])
     wait_for_preview(qtbot, widget)
     assert "switch it to 2-D" in widget.status.text()
-    assert widget.prediction is None and len(widget.cache) == 0
+    assert widget.prediction is None and len(widget.embedding_cache) == 0
 
 
 def test_labels_of_another_shape_are_refused(open_widget, qtbot):

@@ -18,6 +18,9 @@ The rules, by what the command starts with:
   extra that pyproject.toml defines, ``torch`` pinned as tox.ini pins it, or ``tox``.
 - ``python3 -m tox ...``: the README's test command must be the line ``.ci/run`` runs, and any
   ``-e ENV`` an environment of tox.ini.
+
+The README's Python blocks run one after the other in one namespace, as a reader pasting them
+into one session would, in the same folder and with the same stand-ins.
 """
 
 import configparser
@@ -119,6 +122,24 @@ def write_inputs(folder: Path, v1_checkpoint: Path) -> None:
     objects = [{"id": 1, "frame": 0, "points": [[120, 80], [60, 40]], "labels": [1, 0]}, {"id": 2, "frame": 2, "box": [100, 60, 150, 110]}]
     (folder / "prompts.json").write_text(json.dumps({"objects": objects}))
     shutil.copyfile(v1_checkpoint, folder / v1_checkpoint.name)
+
+
+def readme_python_blocks() -> list[str]:
+    """The ``python`` code blocks of README.md, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def test_readme_python_blocks_run(workspace):
+    blocks = readme_python_blocks()
+    assert len(blocks) >= 2
+    namespace = {"__name__": "readme"}
+    for number, block in enumerate(blocks, start=1):
+        exec(compile(block, f"README.md python block {number}", "exec"), namespace)
+    # What the blocks' comments promise.
+    assert namespace["prediction"].masks.shape == (3, 480, 640)
+    assert namespace["labels"].dtype == np.uint32
+    assert namespace["labels"].shape == namespace["frames"].shape[:3]
 
 
 def test_the_readmes_have_commands():

@@ -14,6 +14,7 @@ from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint 
 from official_v2 import save_official_checkpoint
 from official_v2_video import build_official_video_predictor
 from sam_stack.errors import ImageError, PromptError, SamStackError, UnsupportedModelError
+from sam_stack.tasks.embedding_cache_encode import cached_frame_features
 from sam_stack.tasks.stack_tracking import StackTracker
 from sam_stack.tasks.stack_tracking.holes import FILLED_LOGIT, fill_small_holes
 from sam_stack.tasks.stack_tracking.memory_bank import (
@@ -382,6 +383,44 @@ def test_run_labels_every_frame_from_the_prompts_outwards(model):
     np.testing.assert_array_equal(backward_only[:4], labels[:4])
     with pytest.raises(SamStackError, match="direction 'up'"):
         tracker.run("up")
+
+
+def test_bfloat16_runs_the_encoder_and_memory_attention_in_bfloat16_with_close_masks(model):
+    frames = stack(6)
+    network = model.network
+    seen = {}
+    hooks = [
+        # A hook that returns something replaces the output: this one returns None.
+        module.register_forward_hook(lambda module, args, output, name=name: seen.update({name: output.dtype}))
+        for name, module in (
+            ("trunk", network.image_encoder.trunk.blocks[0].mlp.layers[0]),
+            ("memory attention", network.memory_attention.layers[0].linear1),
+        )
+    ]
+    cache = sam_stack.EmbeddingCache()
+    model.use_bfloat16 = True
+    try:
+        tracker = StackTracker(model, frames, embedding_cache=cache)
+    finally:
+        model.use_bfloat16 = False  # the tracker keeps the setting it was made with
+    try:
+        tracker.add_prompt(0, 1, points=[[30, 20]])
+        in_bfloat16 = tracker.run("forward")
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert seen == {"trunk": torch.bfloat16, "memory attention": torch.bfloat16}
+    misses = cache.stats.misses
+    cached_frame_features(model, frames[1], (128, 128), cache, bfloat16=True)
+    assert cache.stats.misses == misses  # the frames were cached as bfloat16 encodings
+
+    tracker = StackTracker(model, frames)
+    tracker.add_prompt(0, 1, points=[[30, 20]])
+    in_float32 = tracker.run("forward")
+    for frame in range(len(frames)):
+        union = np.logical_or(in_bfloat16[frame], in_float32[frame]).sum()
+        both = np.logical_and(in_bfloat16[frame], in_float32[frame]).sum()
+        assert union > 0 and both / union >= 0.9, f"frame {frame}: IoU {both / union:.3f}"
 
 
 def test_reverse_starts_at_the_latest_prompt(model):

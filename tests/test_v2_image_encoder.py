@@ -177,6 +177,17 @@ def test_small_encoders_match_official(architecture, batch, height, width):
     assert_same_outputs(official, ours, image_bchw)
 
 
+def test_cached_position_embedding_follows_the_weights_and_the_grid():
+    """The trunk keeps its resized position embedding between encodings; it must not go stale."""
+    official = official_encoder(SMALL).eval()
+    ours = HieraImageEncoder(SMALL).eval()
+    image_bchw = torch.randn(1, 3, 512, 512, generator=torch.Generator().manual_seed(1))
+    for seed, (height, width) in ((0, (512, 512)), (1, (512, 512)), (1, (256, 384))):
+        randomize_(official, seed)
+        ours.load_state_dict(official.state_dict(), strict=True)
+        assert_same_outputs(official, ours, image_bchw[..., :height, :width])
+
+
 def test_state_dict_keys_are_the_official_ones():
     official_keys = set(official_encoder(SMALL).state_dict())
     assert set(HieraImageEncoder(SMALL).state_dict()) == official_keys

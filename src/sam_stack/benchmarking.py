@@ -44,6 +44,7 @@ class Timings:
     name: str
     version: str
     size: str
+    parameters: int
     encode_s: dict[int, float | None]
     decode_s: float
     peak_memory: dict[int, int | None]
@@ -87,6 +88,7 @@ def benchmark(source: str, device: torch.device, repeats: int = 3, official: boo
         name=source if source in CATALOG else Path(source).name,
         version=model.version,
         size=model.size,
+        parameters=sum(parameter.numel() for parameter in model.network.parameters()),
         encode_s={**encode_s, DEFAULT_SIDE: encodes[0]},
         decode_s=decodes[0],
         peak_memory=peak_memory,
@@ -138,6 +140,7 @@ def table_header() -> str:
     """The head of the Markdown table that :func:`table_row` fills."""
     columns = [
         "model",
+        "parameters",
         *(f"encode {side}" for side in ENCODE_SIDES),
         "decode",
         f"official encode {DEFAULT_SIDE}",
@@ -154,6 +157,7 @@ def table_row(timings: Timings) -> str:
     t = timings
     cells = [
         f"{t.name} ({t.version} {t.size})",
+        f"{t.parameters / 1e6:.1f} M",
         *(_milliseconds(t.encode_s[side]) for side in ENCODE_SIDES),
         _milliseconds(t.decode_s),
         _milliseconds(t.official_encode_s),

@@ -2,11 +2,9 @@
 
 from pathlib import Path
 
-import numpy as np
-import zarr
 from tqdm.auto import tqdm
 
-from .errors import ImageError, SamStackError
+from .errors import SamStackError
 from .io import read_stack
 from .models import load_model
 from .models.catalog import resolve
@@ -35,18 +33,25 @@ def register(subparsers) -> None:
         help="SAM v2 / v2.1: the square input side frames are resized to (default: the model's, 1024 for the "
         "released ones); use the one you will segment or propagate with, as encodings at another size do not match",
     )
+    parser.add_argument(
+        "--bfloat16", action="store_true",
+        help="SAM v2 / v2.1: encode in bfloat16, for `propagate --bfloat16` (encodings in one precision do not serve the other)",
+    )
     parser.add_argument("--device", default="auto", help='"auto" (the default: CUDA, then MPS, then CPU), "cpu", "cuda"...')
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    reader = FrameReader(open_stack(args.stack))
+    reader = FrameReader(read_stack(args.stack))
     model = load_model(resolve(args.model), device=args.device)
+    if model.version == "v1" and (args.input_size is not None or args.bfloat16):
+        option = "--bfloat16" if args.input_size is None else f"--input-size {args.input_size}"
+        raise SamStackError(f"found {option} for a SAM v1 model; expected it only for SAM v2 / v2.1 (v1 encodes in float32 at a fixed size)")
     if args.input_size is not None:
-        if model.version == "v1":
-            raise SamStackError(f"found --input-size {args.input_size} for a SAM v1 model; expected it only for SAM v2 / v2.1 (v1's input is fixed)")
         model.input_size = args.input_size
+    if args.bfloat16:
+        model.use_bfloat16 = True
     # Nothing is kept in memory: each frame is encoded (or checked) and written, then dropped.
     cache = EmbeddingCache(max_bytes=0, directory=args.cache)
     for frame in tqdm(range(reader.num_frames), desc="embedding", unit="frame", disable=args.no_progress):
@@ -59,20 +64,3 @@ def run(args) -> int:
     )
     return 0
 
-
-def open_stack(path: Path):
-    """The frames of ``path`` without loading them: a .npy is memory-mapped, a .zarr opened,
-    anything else read by ``io.read_stack``; a 2-D image becomes a stack of one."""
-    if not path.exists():
-        raise ImageError(f"found no file or folder {path}; expected a stack to embed")
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        stack = np.load(path, mmap_mode="r")
-    elif suffix == ".zarr":
-        try:
-            stack = zarr.open_array(str(path), mode="r")
-        except Exception as error:  # noqa: BLE001 - zarr raises several types for "not an array"
-            raise ImageError(f"{path} could not be opened as a zarr array ({error})") from None
-    else:
-        stack = read_stack(path)
-    return np.asarray(stack)[None] if len(stack.shape) == 2 else stack

@@ -2,7 +2,7 @@
 
 Reading: TIFF with tifffile (any dtype, any number of pages), PNG / JPEG / BMP / WebP with OpenCV
 (8 or 16 bits), returned as numpy arrays with colour channels last in RGB(A) order. A stack is a
-multi-page TIFF or a folder of frame files, read one frame at a time.
+multi-page TIFF, a folder of frame files, a .npy file or a .zarr array, read one frame at a time.
 Writing: masks as 0 / 255 8-bit images, label images as uint32 TIFF or, when every label fits
 in 16 bits, 16-bit PNG. A file is written under a temporary name and renamed when complete, so a
 run that is interrupted leaves no half-written result behind.
@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import tifffile
+import zarr
 
 from .errors import ImageError
 
@@ -41,18 +42,34 @@ def read_image(path) -> np.ndarray:
 
 
 def read_stack(path):
-    """A stack of frames (T, H, W[, C]) from a multi-page TIFF file or a folder of frame files.
+    """A stack of frames (T, H, W[, C]) from a multi-page TIFF file, a folder of frame files, a
+    .npy file or a .zarr array; a single 2-D image is a stack of one frame.
 
     Frames are read when indexed, as far as the format allows: a folder reads one file per
-    frame, an uncompressed TIFF is memory-mapped, a compressed one with one page per frame is
-    decoded page by page; other TIFFs (several pages per frame, as in ImageJ hyperstacks) are
-    read whole.
+    frame, a .npy file and an uncompressed TIFF are memory-mapped, a zarr array reads its chunks,
+    a compressed TIFF with one page per frame is decoded page by page; other TIFFs (several pages
+    per frame, as in ImageJ hyperstacks) are read whole.
     """
-    path = _existing(path)
+    stack = _open_stack(_existing(path))
+    return np.asarray(stack)[None] if len(stack.shape) == 2 else stack
+
+
+def _open_stack(path: Path):
+    suffix = path.suffix.lower()
+    if suffix == ".zarr":
+        try:
+            return zarr.open_array(str(path), mode="r")
+        except Exception as error:  # noqa: BLE001 - zarr raises several types for "not an array"
+            raise ImageError(f"{path} could not be opened as a zarr array ({error})") from None
     if path.is_dir():
         return FrameFolder(path)
-    if path.suffix.lower() not in TIFF_SUFFIXES:
-        raise ImageError(f"{path} is not a stack; expected a TIFF file or a folder of frames")
+    if suffix == ".npy":
+        try:
+            return np.load(path, mmap_mode="r")
+        except ValueError as error:
+            raise ImageError(f"{path} could not be read as a .npy array ({error})") from None
+    if suffix not in TIFF_SUFFIXES:
+        raise ImageError(f"{path} is not a stack; expected a TIFF file, a folder of frames, a .npy file or a .zarr array")
     try:
         return tifffile.memmap(path, mode="r")
     except ValueError:  # compressed or tiled data cannot be memory-mapped

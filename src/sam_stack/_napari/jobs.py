@@ -9,7 +9,7 @@ import numpy as np
 
 import sam_stack
 
-from .encoding_cache import pixels_key
+from ..tasks.embedding_cache_encode import cached_encode, encode_into_cache, is_cached
 
 ENCODING = "encoding"
 """Yielded by ``predict_on_plane`` before it encodes, so the widget can say that it is busy."""
@@ -20,16 +20,19 @@ DIRECTIONS = {"forward": (False,), "backward": (True,), "both": (False, True)}
 
 def predict_on_plane(model, cache, plane, prompts, region=None):
     """Masks (of the whole plane) for ``prompts`` on ``plane``, encoding the plane, or only its
-    ``region`` (x0, y0, x1, y1), if the cache lacks it; a mask prompt is turned into logits."""
+    ``region`` (x0, y0, x1, y1), unless ``cache`` (an ``EmbeddingCache``) has that encoding; a
+    mask prompt is turned into logits."""
     pixels = plane.read_pixels()
-    key = pixels_key(pixels, region)
-    encoding = cache.get(key)
-    if encoding is None:
+    if not is_cached(model, pixels, cache, region):
         yield ENCODING
-        encoding = model.encode_image(pixels, region=region)
-        cache.put(key, encoding)
+    encoding = cached_encode(model, pixels, cache, region)
     mask_logits = None if prompts.mask is None else model.logits_from_mask(encoding, prompts.mask)
     return model.predict(encoding, **prompts.predict_arguments(), mask_logits=mask_logits)
+
+
+def pre_encode(model, cache, planes) -> int:
+    """Encodes those ``planes`` whose encodings ``cache`` lacks, in one batch; returns how many."""
+    return encode_into_cache(model, [plane.read_pixels() for plane in planes], cache)
 
 
 def segment_everything(model, planes, points_per_side: int):

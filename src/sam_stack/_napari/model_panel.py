@@ -1,4 +1,5 @@
-"""Choosing and loading a model: catalog names and checkpoint files in one list, and a device.
+"""Choosing and loading a model: catalog names and checkpoint files in one list, and a device;
+and where image encodings are kept (in memory only, or also in a folder on disk).
 
 Loading runs in a worker thread with napari's progress bar. A failed load (a wrong file, a model
 this version cannot read, no network for a download) is reported in the panel and in napari's
@@ -29,9 +30,11 @@ DEVICES = ("auto", "cuda", "mps", "cpu")
 
 
 class ModelPanel(QGroupBox):
-    """Emits ``model_changed`` with the new model once a load succeeds."""
+    """Emits ``model_changed`` with the new model once a load succeeds, and
+    ``cache_folder_changed`` with the folder typed or chosen for encodings ("" for none)."""
 
     model_changed = Signal(object)
+    cache_folder_changed = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__("Model", parent)
@@ -50,11 +53,21 @@ class ModelPanel(QGroupBox):
         self.device.addItems(DEVICES)
         self.device.setToolTip("auto: a CUDA GPU if there is one, else Apple's MPS, else the CPU")
         self.load = QPushButton("Load")
+        self.cache_folder = QLineEdit()
+        self.cache_folder.setPlaceholderText("(in memory only)")
+        self.cache_folder.setToolTip(
+            "A folder that keeps every image encoding on disk (as `sam-stack embed` writes them): "
+            "planes encoded once, in this session or an earlier one, are not encoded again"
+        )
+        self.browse_cache = QPushButton("Browse…")
         self.status = StatusLine("No model loaded.")
 
         file_row = QHBoxLayout()
         file_row.addWidget(self.path)
         file_row.addWidget(self.browse)
+        cache_row = QHBoxLayout()
+        cache_row.addWidget(self.cache_folder)
+        cache_row.addWidget(self.browse_cache)
         layout = QGridLayout(self)
         layout.addWidget(QLabel("Model"), 0, 0)
         layout.addWidget(self.source, 0, 1, 1, 3)
@@ -63,12 +76,16 @@ class ModelPanel(QGroupBox):
         layout.addWidget(QLabel("Device"), 2, 0)
         layout.addWidget(self.device, 2, 1)
         layout.addWidget(self.load, 2, 2, 1, 2)
-        layout.addWidget(self.status, 3, 0, 1, 4)
+        layout.addWidget(QLabel("Encodings"), 3, 0)
+        layout.addLayout(cache_row, 3, 1, 1, 3)
+        layout.addWidget(self.status, 4, 0, 1, 4)
 
         self.source.currentTextChanged.connect(self._show_file_row)
         self.browse.clicked.connect(self._choose_file)
         self.path.returnPressed.connect(self.start_loading)
         self.load.clicked.connect(self.start_loading)
+        self.cache_folder.editingFinished.connect(self._emit_cache_folder)
+        self.browse_cache.clicked.connect(self._choose_cache_folder)
         self._show_file_row(self.source.currentText())
 
     def start_loading(self) -> None:
@@ -116,3 +133,12 @@ class ModelPanel(QGroupBox):
         )
         if path:
             self.path.setText(path)
+
+    def _choose_cache_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for image encodings", self.cache_folder.text())
+        if folder:
+            self.cache_folder.setText(folder)
+            self._emit_cache_folder()
+
+    def _emit_cache_folder(self) -> None:
+        self.cache_folder_changed.emit(self.cache_folder.text().strip())

@@ -5,8 +5,8 @@ keeping its label) and, if the plane has points or a box, one new object from th
 carried along a chosen axis, over a chosen range, forward, backward or both; each frame's masks
 replace those objects on that plane as they arrive. After a correction on a later plane,
 propagating from there again supersedes what the earlier run wrote, and takes the frames'
-encodings from the panel's ``embedding_cache`` (in memory, a byte budget) rather than encoding
-them again.
+encodings from the widget's ``embedding_cache`` (in memory up to a byte budget, and in the
+folder chosen in the model panel) rather than encoding them again.
 """
 
 import numpy as np
@@ -15,7 +15,6 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLa
 import sam_stack
 
 from ..errors import SamStackError
-from ..tasks.embedding_cache import EmbeddingCache
 from .jobs import DIRECTIONS, FramesAlongAxis, propagate
 from .labels_writing import check_label_fits, next_free_label, mask_prompts, paint_tracked_objects
 from .staged_run import StagedRun
@@ -27,7 +26,6 @@ class PropagationPanel(QGroupBox):
         super().__init__("Propagate through the stack (SAM v2)")
         self.owner = owner  # the SamStackWidget: model, plane, prompts, output layer, overwrite
         self.run = None
-        self.embedding_cache = EmbeddingCache()
 
         self.axis = QComboBox()
         self.axis.setToolTip("The axis to carry the objects along (time or z)")
@@ -125,7 +123,7 @@ class PropagationPanel(QGroupBox):
             objects,
             direction,
             self.samurai.isChecked(),
-            self.embedding_cache,
+            owner.embedding_cache,
             total=frame_count[direction],
             description="SAM: propagating objects",
         )

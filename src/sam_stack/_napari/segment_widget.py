@@ -15,6 +15,8 @@ The panels for segmenting everything and for propagation (``everything_panel``,
 ``propagation_panel``) use this widget's model, image plane, prompts and output layer.
 """
 
+from pathlib import Path
+
 import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
 from napari.qt.threading import create_worker
@@ -33,8 +35,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import SamStackError
+from ..tasks.embedding_cache import EmbeddingCache
 from .candidate_picker import CandidatePicker
-from .encoding_cache import EncodingCache
 from .everything_panel import EverythingPanel
 from .field_of_view import LARGE_PLANE_SIDE, region_to_encode, visible_extent
 from .helper_layers import (
@@ -51,6 +53,7 @@ from .jobs import ENCODING, predict_on_plane
 from .labels_writing import check_label_fits, new_labels_data, next_free_label, paint_mask, paint_tracked_objects, write_plane
 from .layer_combo import LayerCombo
 from .model_panel import ModelPanel
+from .pre_encoding import NeighbourPreEncoder
 from .prompts import PROMPT_FEATURE, read_prompts
 from .propagation_panel import PropagationPanel
 from .status_line import StatusLine
@@ -74,7 +77,8 @@ class SamStackWidget(QWidget):
     def __init__(self, napari_viewer) -> None:
         super().__init__()
         self.viewer = napari_viewer
-        self.cache = EncodingCache()
+        # Every encoding this widget and its panels make or reuse: previews, propagation.
+        self.embedding_cache = EmbeddingCache()
         self.helper_layers: list = []  # layers this widget added for its own display, never an output
         self.prediction = None  # (plane, prompts, Prediction) shown in the preview
         self.preview_region = None  # (x0, y0, x1, y1) of the plane encoded for the preview, None: all of it
@@ -91,6 +95,13 @@ class SamStackWidget(QWidget):
         self.channels_first.setToolTip("For a (C, …, Y, X) image: the model sees its first three channels as RGB")
         self.field_of_view = QCheckBox("Zoomed in: encode only the part in view")
         self.field_of_view.setChecked(True)
+        self.pre_encode = QCheckBox("Encode the planes next to this one ahead")
+        self.pre_encode.setChecked(True)
+        self.pre_encode.setToolTip(
+            "After each preview, the planes before and after it (along the slider you last moved) are encoded "
+            "in the background, so that their previews come at once"
+        )
+        self.pre_encoder = NeighbourPreEncoder(napari_viewer)
         self.field_of_view.setToolTip(
             f"On a plane longer than {LARGE_PLANE_SIDE} pixels, when the part in view and the prompts (plus 10%) "
             "span at most half of it, the model sees only that part, at full detail: small objects come out "
@@ -124,6 +135,7 @@ class SamStackWidget(QWidget):
         self._preview_timer.timeout.connect(self.update_preview)
 
         self.model_panel.model_changed.connect(self._on_model_changed)
+        self.model_panel.cache_folder_changed.connect(self._on_cache_folder_changed)
         self.image_combo.layer_changed.connect(self._on_image_changed)
         self.points_combo.layer_changed.connect(self._on_prompt_layers_changed)
         self.boxes_combo.layer_changed.connect(self._on_prompt_layers_changed)
@@ -187,8 +199,8 @@ class SamStackWidget(QWidget):
         self._preview_timer.start()
 
     def is_busy(self) -> bool:
-        """Whether a preview is scheduled or running."""
-        return self._preview_timer.isActive() or self.preview_worker is not None
+        """Whether a preview is scheduled or running, or planes are being encoded ahead."""
+        return self._preview_timer.isActive() or self.preview_worker is not None or self.pre_encoder.worker is not None
 
     def update_preview(self) -> None:
         if self.preview_worker is not None:
@@ -216,7 +228,7 @@ class SamStackWidget(QWidget):
         self.preview_worker = create_worker(
             predict_on_plane,
             self.model,
-            self.cache,
+            self.embedding_cache,
             plane,
             prompts,
             self.preview_region,
@@ -257,6 +269,18 @@ class SamStackWidget(QWidget):
         if self.preview_pending:
             self.preview_pending = False
             self.update_preview()
+        elif self._pre_encoding_helps():
+            self.pre_encoder.start(self.model, self.embedding_cache, self.prediction[0])
+
+    def _pre_encoding_helps(self) -> bool:
+        # A plane encoded by region (field of view) has neighbours that would be encoded by region
+        # too; during a propagation or segment-everything run the CPU is taken.
+        return (
+            self.prediction is not None
+            and self.pre_encode.isChecked()
+            and self.preview_region is None
+            and not self.long_run_active
+        )
 
     def _show_candidate(self, number: int) -> None:
         plane, prompts, prediction = self.prediction
@@ -356,8 +380,22 @@ class SamStackWidget(QWidget):
     # --- reacting to the user's choices -----------------------------------------------------------
 
     def _on_model_changed(self, model) -> None:
-        self.cache.clear()
+        # The old model's encodings can no longer be used (the keys name the model): free them.
+        self.embedding_cache.clear_memory()
         self.schedule_preview()
+
+    def _on_cache_folder_changed(self, folder: str) -> None:
+        current = self.embedding_cache.disk
+        if (current.directory if current else None) == (Path(folder).expanduser() if folder else None):
+            return  # the line edit reports every loss of focus, changed or not
+        try:
+            cache = EmbeddingCache(directory=folder or None)
+        except SamStackError as error:
+            self.model_panel.status.error(f"Encodings cannot be kept in {folder!r}: {error}", notify=False)
+            return
+        self.embedding_cache = cache
+        where = f"in memory and in {folder}" if folder else "in memory only"
+        self.model_panel.status.info(f"Image encodings are kept {where}.")
 
     def _on_image_changed(self, image) -> None:
         if image is not None and self.points_combo.layer is None and self.boxes_combo.layer is None:
@@ -436,6 +474,7 @@ class SamStackWidget(QWidget):
         image_form.addRow("Layer", self.image_combo)
         image_form.addRow(self.channels_first)
         image_form.addRow(self.field_of_view)
+        image_form.addRow(self.pre_encode)
 
         prompt_box = QGroupBox("Prompts and preview")
         prompt_form = QFormLayout(prompt_box)

@@ -34,7 +34,7 @@ class DiskEntries:
     processes at once (the last writer of a key wins; both wrote the same encoding)."""
 
     def __init__(self, directory) -> None:
-        self.directory = Path(directory)
+        self.directory = Path(directory).expanduser()
         if self.directory.exists() and not self.directory.is_dir():
             raise SamStackError(f"found a file at {self.directory}; expected a folder (or nothing) for the embedding cache")
         try:

@@ -10,16 +10,18 @@ click in napari, the automatic masks and propagation alike:
   adds it, a tracked frame fuses memories instead), and the two projected finer levels. The
   position encoding depends on the grid's size only and is made again on use.
 
-Either way the result is bit for bit what the model computes without a cache.
+Either way the result is bit for bit what the model computes without a cache, except for entries
+put by ``encode_into_cache``: several images encoded in one pass equal the single-image
+encodings up to float rounding, as ``model.encode_images`` says.
 """
 
 import torch
 
 from ..models.image_input import to_uint8_rgb
+from ..models.image_region import ImageRegion
 from ..models.segment_anything_model import ImageEncoding
 from ..models.v1.model import resized_shape
 from ..models.v2.input_size import input_size_for
-from ..models.v2.preprocessing import to_model_input
 from ..models.v2.sam_v2 import SamV2ImageFeatures
 from .embedding_cache import EmbeddingCache
 from .embedding_cache_keys import EmbeddingKey, model_digest, pixels_digest
@@ -29,38 +31,93 @@ HIGH_RES = ("high_res_0_bchw", "high_res_1_bchw")
 
 
 @torch.inference_mode()
-def cached_encode(model, image, cache: EmbeddingCache) -> ImageEncoding:
-    """``model.encode_image(image)``, from ``cache`` when it holds this image's encoding by this
-    model at this input size (and put there otherwise). ``image`` as ``encode_image`` takes it."""
-    rgb = to_uint8_rgb(image)
+def cached_encode(model, image, cache: EmbeddingCache, region=None) -> ImageEncoding:
+    """``model.encode_image(image, region)``, from ``cache`` when it holds the encoding of these
+    pixels by this model at this input size (and put there otherwise). ``image`` and ``region``
+    as ``encode_image`` takes them; a region's entry is that of its pixels, wherever they lie."""
+    rgb, area = _pixels_seen(image, region)
     image_hw = rgb.shape[:2]
     if model.version == "v1":
-        input_hw = resized_shape(*image_hw, model.input_side)
-        key = embedding_key(model, rgb, "float32", input_hw)
+        key = _key(model, rgb)
         tensors = cache.get(key, (FEATURES,), model.device)
         if tensors is not None:
-            return ImageEncoding(tensors[FEATURES], None, image_hw, input_hw)
-        encoding = model.encode_image(rgb)
-        cache.put(key, {FEATURES: encoding.features_bchw})
-        return encoding
-    input_hw = v2_input_size(model, image_hw)
-    features = _v2_features(model, rgb, input_hw, cache, bfloat16=model.use_bfloat16)
-    # As the image predictor: a single image is a frame with no memory to attend to.
-    embedding_bchw = features.features_bchw + model.network.no_mem_embed.view(1, -1, 1, 1)
-    return ImageEncoding(embedding_bchw, features.high_res_features, image_hw, input_hw)
+            encoding = ImageEncoding(tensors[FEATURES], None, image_hw, key.input_hw)
+        else:
+            encoding = model.encode_image(rgb)
+            cache.put(key, {FEATURES: encoding.features_bchw})
+    else:
+        input_hw = v2_input_size(model, image_hw)
+        features = _v2_features(model, rgb, input_hw, cache, bfloat16=model.use_bfloat16)
+        # As the image predictor: a single image is a frame with no memory to attend to.
+        embedding_bchw = features.features_bchw + model.network.no_mem_embed.view(1, -1, 1, 1)
+        encoding = ImageEncoding(embedding_bchw, features.high_res_features, image_hw, input_hw)
+    encoding.region = area
+    return encoding
 
 
 @torch.inference_mode()
-def cached_frame_features(model, frame, input_hw: tuple[int, int], cache: EmbeddingCache | None) -> SamV2ImageFeatures:
+def encode_into_cache(model, images, cache: EmbeddingCache) -> int:
+    """Puts the encodings of those ``images`` that ``cache`` lacks into it, encoded together in
+    one pass as ``model.encode_images`` does (faster on a GPU). Returns how many were encoded.
+    Used to encode planes ahead of the user."""
+    missing: dict[EmbeddingKey, object] = {}
+    for image in images:
+        rgb = to_uint8_rgb(image)
+        key = _key(model, rgb)
+        if key not in cache:
+            missing[key] = rgb
+    if not missing:
+        return 0
+    if model.version == "v1":
+        for key, encoding in zip(missing, model.encode_images(list(missing.values()))):
+            cache.put(key, {FEATURES: encoding.features_bchw})
+        return len(missing)
+    # Images resized to different input sizes cannot share a pass.
+    for input_hw in {key.input_hw for key in missing}:
+        keys = [key for key in missing if key.input_hw == input_hw]
+        features = model.encode_features([missing[key] for key in keys], input_hw)
+        for index, key in enumerate(keys):
+            cache.put(key, _v2_entry(features, index))
+    return len(missing)
+
+
+def is_cached(model, image, cache: EmbeddingCache, region=None) -> bool:
+    """Whether :func:`cached_encode` would find this encoding in ``cache`` (in memory or on
+    disk; an entry on disk is not checked until it is read). Counts no lookup."""
+    rgb, _ = _pixels_seen(image, region)
+    return _key(model, rgb) in cache
+
+
+@torch.inference_mode()
+def cached_frame_features(
+    model, frame, input_hw: tuple[int, int], cache: EmbeddingCache | None, bfloat16: bool = False
+) -> SamV2ImageFeatures:
     """A SAM v2 model's float32 features of one frame ((H, W) or (H, W, 3), any dtype) resized to
     ``input_hw``, as the tracker uses them, from ``cache`` when it holds them (always encoded
-    without a cache)."""
-    return _v2_features(model, to_uint8_rgb(frame), tuple(input_hw), cache, bfloat16=False)
+    without a cache); ``bfloat16``: encoded under bfloat16 autocast (and cached apart)."""
+    return _v2_features(model, to_uint8_rgb(frame), tuple(input_hw), cache, bfloat16=bfloat16)
 
 
 def v2_input_size(model, image_hw: tuple[int, int]) -> tuple[int, int]:
     """The (h, w) a SAM v2 model resizes an image of ``image_hw`` to, under its ``input_size``."""
     return input_size_for(model.input_size, image_hw, model.network.arch.image_encoder.input_size_multiple)
+
+
+def _pixels_seen(image, region) -> tuple:
+    """The 8-bit RGB pixels the encoder sees, and the ``ImageRegion`` they are (None: all)."""
+    rgb = to_uint8_rgb(image)
+    if region is None:
+        return rgb, None
+    area = ImageRegion.within(region, rgb.shape[:2])
+    return area.crop(rgb), area
+
+
+def _key(model, rgb_hw3) -> EmbeddingKey:
+    """The key of a single image's encoding, as ``encode_image`` would make it."""
+    if model.version == "v1":
+        return embedding_key(model, rgb_hw3, "float32", resized_shape(*rgb_hw3.shape[:2], model.input_side))
+    precision = "bfloat16" if model.use_bfloat16 else "float32"
+    return embedding_key(model, rgb_hw3, precision, v2_input_size(model, rgb_hw3.shape[:2]))
 
 
 def embedding_key(model, rgb_hw3, precision: str, input_hw: tuple[int, int]) -> EmbeddingKey:
@@ -76,13 +133,16 @@ def _v2_features(model, rgb_hw3, input_hw: tuple[int, int], cache: EmbeddingCach
         features_bchw = tensors[FEATURES]
         high_res = tuple(tensors[name] for name in HIGH_RES) if len(names) > 1 else None
         return SamV2ImageFeatures(features_bchw, network.image_encoder.neck.position_encoding(features_bchw), high_res)
-    with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bfloat16):
-        features = network.encode_image(to_model_input(rgb_hw3, input_hw, model.device))
-    features = features.to(torch.float32)
+    features = model.encode_features([rgb_hw3], input_hw, bfloat16)
     if cache is None:
         return features
-    stored = {FEATURES: features.features_bchw}
-    if features.high_res_features is not None:
-        stored.update(zip(HIGH_RES, features.high_res_features))
-    cache.put(key, stored)
+    cache.put(key, _v2_entry(features, 0))
     return features
+
+
+def _v2_entry(features: SamV2ImageFeatures, index: int) -> dict[str, torch.Tensor]:
+    """The tensors stored for image ``index`` of a batch (copies: an entry holds no batch)."""
+    entry = {FEATURES: features.features_bchw[index : index + 1].clone()}
+    if features.high_res_features is not None:
+        entry.update((name, level[index : index + 1].clone()) for name, level in zip(HIGH_RES, features.high_res_features))
+    return entry

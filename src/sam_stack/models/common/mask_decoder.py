@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .in_place import activate, add
 from .layer_norm_2d import LayerNorm2d
 from .mlp import MLP
 from .two_way_transformer import TwoWayTransformer
@@ -124,10 +125,17 @@ class MaskDecoder(nn.Module):
     def upscale(
         self, image_bchw: torch.Tensor, high_res_features: tuple[torch.Tensor, torch.Tensor] | None
     ) -> torch.Tensor:
-        """(B, C, h, w) -> (B, C / 8, 4h, 4w); v2 adds its high-resolution features on the way."""
-        if not self.use_high_res_features:
-            return self.output_upscaling(image_bchw)
+        """(B, C, h, w) -> (B, C / 8, 4h, 4w); v2 adds its high-resolution features on the way.
+
+        The official ``nn.Sequential`` is called step by step so that each step writes into the
+        one before's output: with 64 prompts the last one is half a gigabyte.
+        """
         up1, norm1, act1, up2, act2 = self.output_upscaling
-        features_s0, features_s1 = high_res_features
-        x = act1(norm1(up1(image_bchw) + features_s1))
-        return act2(up2(x) + features_s0)
+        features_s0, features_s1 = high_res_features if self.use_high_res_features else (None, None)
+        x = up1(image_bchw)
+        if features_s1 is not None:
+            x = add(x, features_s1, into=x)
+        x = up2(activate(act1, norm1(x)))
+        if features_s0 is not None:
+            x = add(x, features_s0, into=x)
+        return activate(act2, x)

@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from .in_place import activate
+
 
 class FeedForward(nn.Module):
     """Linear -> activation -> linear, the MLP inside every transformer block (keys lin1, lin2)."""
@@ -14,7 +16,7 @@ class FeedForward(nn.Module):
         self.act = activation()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lin2(self.act(self.lin1(x)))
+        return self.lin2(activate(self.act, self.lin1(x)))
 
 
 class MLP(nn.Module):
@@ -47,5 +49,5 @@ class MLP(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < last:
-                x = self.act(x)
+                x = activate(self.act, x)
         return torch.sigmoid(x) if self.sigmoid_output else x

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from ..common.in_place import add, softmax
 from ..common.mlp import FeedForward
 from ..common.windows import merge_windows, partition_windows
 from .relative_position import add_relative_position_bias
@@ -32,7 +33,7 @@ class GridAttention(nn.Module):
         # and a plain softmax take half the time of the fused kernel given the bias as a mask.
         logits_bnn = (q * q.shape[-1] ** -0.5) @ k.transpose(1, 2)
         add_relative_position_bias(logits_bnn, q, self.rel_pos_h, self.rel_pos_w, (height, width))
-        out = logits_bnn.softmax(dim=-1) @ v
+        out = softmax(logits_bnn, dim=-1) @ v
         out = out.view(batch, heads, height, width, -1).permute(0, 2, 3, 1, 4).reshape(batch, height, width, dim)
         return self.proj(out)
 
@@ -56,5 +57,6 @@ class ViTBlock(nn.Module):
             x = merge_windows(self.attn(windows), padded, x.shape[1:3])
         else:
             x = self.attn(x)
-        tokens_bhwc = tokens_bhwc + x
-        return tokens_bhwc + self.mlp(self.norm2(tokens_bhwc))
+        tokens_bhwc = add(tokens_bhwc, x, into=x)
+        mlp_bhwc = self.mlp(self.norm2(tokens_bhwc))
+        return add(tokens_bhwc, mlp_bhwc, into=mlp_bhwc)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sam_stack.models.common.in_place import add
 from sam_stack.models.common.mlp import MLP
 from sam_stack.models.v2.architecture import MLP_RATIO, HieraBlockSpec
 from sam_stack.models.common.windows import merge_windows, partition_windows
@@ -96,5 +97,6 @@ class MultiScaleBlock(nn.Module):
         else:
             attended_bhwc = self.attn(normed_bhwc)
 
-        tokens_bhwc = shortcut_bhwc + attended_bhwc
-        return tokens_bhwc + self.mlp(self.norm2(tokens_bhwc))
+        tokens_bhwc = add(shortcut_bhwc, attended_bhwc, into=attended_bhwc)
+        mlp_bhwc = self.mlp(self.norm2(tokens_bhwc))
+        return add(tokens_bhwc, mlp_bhwc, into=mlp_bhwc)

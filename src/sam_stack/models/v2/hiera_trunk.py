@@ -51,6 +51,7 @@ class HieraTrunk(nn.Module):
         self.pos_embed_window = nn.Parameter(torch.zeros(1, embed_dim, window, window))
         self.blocks = nn.ModuleList(MultiScaleBlock(spec) for spec in architecture.block_specs())
         self.stage_ends = architecture.stage_ends
+        self._cached_position_embedding: tuple[tuple, torch.Tensor] | None = None
 
     def check_input(self, image_bchw: torch.Tensor) -> None:
         """Raise :class:`ImageError` unless ``image_bchw`` is a (B, 3, H, W) batch of a usable size."""
@@ -88,6 +89,28 @@ class HieraTrunk(nn.Module):
         pos_bchw = (background_windows + window_embed).view(1, channels, height, width)
         return pos_bchw.permute(0, 2, 3, 1)
 
+    def cached_position_embedding(self, height: int, width: int) -> torch.Tensor:
+        """:meth:`position_embedding`, computed once per grid size while the weights stay the same.
+
+        The bicubic resize costs 1-3% of an encoding; the official code redoes it every time.
+        The key holds each parameter's storage and version counter, so loading other weights
+        (in place or not) or converting the model recomputes it. With gradients wanted it is
+        never cached, so that they reach the parameters.
+        """
+        params = (self.pos_embed, self.pos_embed_window)
+        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
+            return self.position_embedding(height, width)
+        key = (
+            height,
+            width,
+            torch.is_autocast_enabled(self.pos_embed.device.type),
+            torch.is_inference_mode_enabled(),
+            *((p.data_ptr(), p._version, p.dtype, p.device) for p in params),
+        )
+        if self._cached_position_embedding is None or self._cached_position_embedding[0] != key:
+            self._cached_position_embedding = (key, self.position_embedding(height, width))
+        return self._cached_position_embedding[1]
+
     def forward(self, image_bchw: torch.Tensor) -> list[torch.Tensor]:
         """(B, 3, H, W) normalised image -> [(B, C_s, H_s, W_s) for each stage s].
 
@@ -96,12 +119,17 @@ class HieraTrunk(nn.Module):
         official trunk returns them.
         """
         self.check_input(image_bchw)
-        tokens_bhwc = self.patch_embed(image_bchw)
-        tokens_bhwc = tokens_bhwc + self.position_embedding(*tokens_bhwc.shape[1:3])
+        patches_bhwc = self.patch_embed(image_bchw)
+        # The official tokens keep the convolution's (B, C, H, W) layout through the first stage.
+        # Made (B, H, W, C)-contiguous once here, they let every block write its sums in place
+        # (``in_place.add``); the first stage's map is handed on in the official layout, since
+        # the neck's convolutions choose their algorithm, and so their rounding, by it.
+        tokens_bhwc = (patches_bhwc + self.cached_position_embedding(*patches_bhwc.shape[1:3])).contiguous()
 
         stage_maps_bchw = []
         for index, block in enumerate(self.blocks):
             tokens_bhwc = block(tokens_bhwc)
             if index in self.stage_ends:
-                stage_maps_bchw.append(tokens_bhwc.permute(0, 3, 1, 2))
+                map_bchw = tokens_bhwc.permute(0, 3, 1, 2)
+                stage_maps_bchw.append(map_bchw if stage_maps_bchw else map_bchw.contiguous())
         return stage_maps_bchw

@@ -40,7 +40,7 @@ from ..segment_anything_model import LOW_RES_SIZE, ImageEncoding, Prompts, Segme
 from .input_size import InputSize, checked_input_size, input_size_for
 from .mask_selection import select_masks
 from .preprocessing import to_model_input
-from .sam_v2 import SamV2
+from .sam_v2 import SamV2, SamV2ImageFeatures
 
 # The official predictor clamps the low-resolution logits it returns to this range.
 LOGIT_LIMIT = 32.0
@@ -83,10 +83,7 @@ class SamV2Model(SegmentAnythingModel):
         if len(set(input_sizes)) > 1:
             # Images resized to their own, different sizes cannot share one encoder pass.
             return [self._encode_batch([rgb])[0] for rgb in rgbs_hw3]
-        images_bchw = torch.cat([to_model_input(rgb, input_sizes[0], self.device) for rgb in rgbs_hw3])
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bfloat16):
-            features = self.network.encode_image(images_bchw)
-        features = features.to(torch.float32)
+        features = self.encode_features(rgbs_hw3, input_sizes[0])
         # SAM2ImagePredictor adds the "no memory" embedding to the image embedding of every image.
         embeddings_bchw = features.features_bchw + self.network.no_mem_embed.view(1, -1, 1, 1)
         # A copy per image, so that an encoding kept alone does not hold the whole batch's memory.
@@ -99,6 +96,20 @@ class SamV2Model(SegmentAnythingModel):
             )
             for i, rgb in enumerate(rgbs_hw3)
         ]
+
+    @torch.inference_mode()
+    def encode_features(
+        self, rgbs_hw3: list[np.ndarray], input_hw: tuple[int, int], bfloat16: bool | None = None
+    ) -> SamV2ImageFeatures:
+        """What the image encoder makes of (H, W, 3) uint8 images, each resized to ``input_hw``,
+        in one pass: float32 features of the batch, without the "no memory" embedding (an image
+        adds it, a tracked frame fuses memories instead). ``bfloat16``: run the encoder under
+        bfloat16 autocast (None: as ``use_bfloat16`` says)."""
+        images_bchw = torch.cat([to_model_input(rgb, input_hw, self.device) for rgb in rgbs_hw3])
+        autocast = self.use_bfloat16 if bfloat16 is None else bfloat16
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+            features = self.network.encode_image(images_bchw)
+        return features.to(torch.float32)
 
     def _decode(self, encoding: ImageEncoding, prompts: Prompts, multimask: bool):
         """-> native low-res logits (1, K, h / 4, w / 4) for input (h, w), unclamped; IoU (1, K);

@@ -85,12 +85,15 @@ class VideoSteps:
     Args:
         network: the SAM v2 / v2.1 network.
         input_hw: the (h, w) every frame is resized to before encoding.
+        bfloat16: run the memory attention, most of a tracked frame's work after its encoding,
+            under bfloat16 autocast (its output is float32 again).
     """
 
-    def __init__(self, network: SamV2, input_hw: tuple[int, int]) -> None:
+    def __init__(self, network: SamV2, input_hw: tuple[int, int], bfloat16: bool = False) -> None:
         self.network = network
         self.arch = network.arch
         self.input_hw = tuple(input_hw)
+        self.bfloat16 = bfloat16
         self.prompt_encoder = network.prompt_encoder_for(self.input_hw)
         self.dense_pe_1chw = self.prompt_encoder.dense_positional_encoding()
 
@@ -155,9 +158,12 @@ class VideoSteps:
         memory_bmc, memory_pos_bmc, num_pointer_tokens = self._memory_sequence(
             features.features_bchw, memories, pointers, pointer_distance_scale
         )
-        fused_bchw = self.network.memory_attention(
-            features.features_bchw, features.position_bchw, memory_bmc, memory_pos_bmc, num_pointer_tokens
-        )
+        device_type = features.features_bchw.device.type
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.bfloat16):
+            fused_bchw = self.network.memory_attention(
+                features.features_bchw, features.position_bchw, memory_bmc, memory_pos_bmc, num_pointer_tokens
+            )
+        fused_bchw = fused_bchw.float()
         arch = self.arch
         multimask = (
             arch.multimask_output_in_sam
