@@ -93,7 +93,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 1024**2)
 
 
-def run_ours(checkpoint: Path, stack_path: Path, image_size: int, bfloat16: bool, masks_path: Path) -> dict:
+def run_ours(checkpoint: Path, stack_path: Path, image_size: int, bfloat16: bool, masks_path: Path | None) -> dict:
     import sam_stack
 
     model = sam_stack.load_model(checkpoint, device="cpu")
@@ -105,9 +105,14 @@ def run_ours(checkpoint: Path, stack_path: Path, image_size: int, bfloat16: bool
     tracker = sam_stack.StackTracker(model, frames)
     height, width = tracker.frame_shape
     tracker.add_prompt(0, 1, points=[[PROMPT_XY[0] * width, PROMPT_XY[1] * height]])
-    masks_thw = np.stack([masks[1] for _, masks in tracker.propagate()])
-    result = timings(len(frames), wall, cpu, baseline, masks_thw.sum(axis=(1, 2)))
-    np.save(masks_path, np.packbits(masks_thw, axis=-1))
+    areas, packed = [], []
+    for _, masks in tracker.propagate():
+        areas.append(int(masks[1].sum()))
+        if masks_path is not None:  # kept only to compare with bfloat16: 1 bit per pixel
+            packed.append(np.packbits(masks[1], axis=-1))
+    result = timings(len(frames), wall, cpu, baseline, areas)
+    if masks_path is not None:
+        np.save(masks_path, np.stack(packed))
     return result
 
 
@@ -167,6 +172,7 @@ def mask_agreement(stack_path: Path, width: int) -> list[float]:
 def in_fresh_process(args, side: str, stack_path: Path, checkpoint: Path) -> dict:
     command = [sys.executable, __file__, "--worker", side, "--stack", str(stack_path), "--checkpoint", str(checkpoint)]
     command += ["--image-size", str(args.image_size), "--threads", str(args.threads)] + (["--real"] if args.real else [])
+    command += ["--bf16"] if args.bf16 else []
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -191,7 +197,8 @@ def main(argv=None) -> None:
     if args.worker:
         if args.worker.startswith("ours"):
             bfloat16 = args.worker == "ours-bf16"
-            result = run_ours(args.checkpoint, args.stack, args.image_size, bfloat16, masks_file(args.stack, args.worker))
+            masks_path = masks_file(args.stack, args.worker) if args.bf16 else None
+            result = run_ours(args.checkpoint, args.stack, args.image_size, bfloat16, masks_path)
         else:
             result = run_official(args.checkpoint, args.stack, args.image_size, args.real, args.worker == "official-jpeg")
         print(json.dumps(result))

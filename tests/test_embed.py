@@ -68,3 +68,5 @@ def test_an_input_size_for_a_v1_model_is_a_clear_error(tmp_path, capsys):
     command = ["embed", str(tmp_path / "stack.npy"), "--model", str(tmp_path / "v1.pth"), "--cache", str(tmp_path / "cache")]
     assert main([*command, "--input-size", "512"]) == 1
     assert "--input-size 512 for a SAM v1 model" in capsys.readouterr().err
+    assert main([*command, "--bfloat16"]) == 1
+    assert "--bfloat16 for a SAM v1 model" in capsys.readouterr().err
