@@ -50,8 +50,7 @@ def run(args) -> int:
         raise SamStackError(f"found {option} for a SAM v1 model; expected it only for SAM v2 / v2.1 (v1 encodes in float32 at a fixed size)")
     if args.input_size is not None:
         model.input_size = args.input_size
-    if args.bfloat16:
-        model.use_bfloat16 = True
+    model.use_bfloat16 = args.bfloat16
     # Nothing is kept in memory: each frame is encoded (or checked) and written, then dropped.
     cache = EmbeddingCache(max_bytes=0, directory=args.cache)
     for frame in tqdm(range(reader.num_frames), desc="embedding", unit="frame", disable=args.no_progress):

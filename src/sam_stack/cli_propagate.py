@@ -21,7 +21,8 @@ label image: 0 on the background, each object's id on its pixels.
 
 STACK is a multi-page TIFF ((T, H, W) or (T, H, W, 3), any dtype), a folder of frame files
 (TIFF, PNG, JPEG...) taken in natural order (frame2 before frame10), a .npy file or a .zarr
-array; frames are read one at a time. PROMPTS.json places each object on one or more frames, with points, a box or a mask:
+array; frames are read one at a time. PROMPTS.json places each object on one or more frames,
+with points, a box or a mask:
 
   {"objects": [
     {"id": 1, "frame": 0, "points": [[120, 80], [60, 40]], "labels": [1, 0]},

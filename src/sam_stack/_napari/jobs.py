@@ -9,7 +9,7 @@ import numpy as np
 
 import sam_stack
 
-from ..tasks.embedding_cache_encode import cached_encode, encode_into_cache, is_cached
+from ..tasks.embedding_cache_encode import encode_into_cache, encode_through_cache, encoder_input
 
 ENCODING = "encoding"
 """Yielded by ``predict_on_plane`` before it encodes, so the widget can say that it is busy."""
@@ -22,10 +22,10 @@ def predict_on_plane(model, cache, plane, prompts, region=None):
     """Masks (of the whole plane) for ``prompts`` on ``plane``, encoding the plane, or only its
     ``region`` (x0, y0, x1, y1), unless ``cache`` (an ``EmbeddingCache``) has that encoding; a
     mask prompt is turned into logits."""
-    pixels = plane.read_pixels()
-    if not is_cached(model, pixels, cache, region):
+    seen = encoder_input(model, plane.read_pixels(), region)
+    if seen.key not in cache:
         yield ENCODING
-    encoding = cached_encode(model, pixels, cache, region)
+    encoding = encode_through_cache(model, seen, cache)
     mask_logits = None if prompts.mask is None else model.logits_from_mask(encoding, prompts.mask)
     return model.predict(encoding, **prompts.predict_arguments(), mask_logits=mask_logits)
 

@@ -95,6 +95,11 @@ class SamStackWidget(QWidget):
         self.channels_first.setToolTip("For a (C, …, Y, X) image: the model sees its first three channels as RGB")
         self.field_of_view = QCheckBox("Zoomed in: encode only the part in view")
         self.field_of_view.setChecked(True)
+        self.field_of_view.setToolTip(
+            f"On a plane longer than {LARGE_PLANE_SIDE} pixels, when the part in view and the prompts (plus 10%) "
+            "span at most half of it, the model sees only that part, at full detail: small objects come out "
+            "finer. Masks still cover the whole plane. The part is taken when the prompts change."
+        )
         self.pre_encode = QCheckBox("Encode the planes next to this one ahead")
         self.pre_encode.setChecked(True)
         self.pre_encode.setToolTip(
@@ -102,11 +107,6 @@ class SamStackWidget(QWidget):
             "in the background, so that their previews come at once"
         )
         self.pre_encoder = NeighbourPreEncoder(napari_viewer)
-        self.field_of_view.setToolTip(
-            f"On a plane longer than {LARGE_PLANE_SIDE} pixels, when the part in view and the prompts (plus 10%) "
-            "span at most half of it, the model sees only that part, at full detail: small objects come out "
-            "finer. Masks still cover the whole plane. The part is taken when the prompts change."
-        )
         self.points_combo = LayerCombo(napari_viewer, Points, "(none)")
         self.boxes_combo = LayerCombo(napari_viewer, Shapes, "(none)")
         self.polarity = QPushButton()

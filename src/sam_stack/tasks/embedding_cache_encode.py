@@ -15,6 +15,9 @@ put by ``encode_into_cache``: several images encoded in one pass equal the singl
 encodings up to float rounding, as ``model.encode_images`` says.
 """
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 
 from ..models.image_input import to_uint8_rgb
@@ -30,28 +33,57 @@ FEATURES = "features_bchw"
 HIGH_RES = ("high_res_0_bchw", "high_res_1_bchw")
 
 
-@torch.inference_mode()
+@dataclass(frozen=True)
+class EncoderInput:
+    """What ``encode_image(image, region)`` feeds the image encoder, and the key of its encoding.
+
+    rgb: (h, w, 3) uint8, the image or its region. region: where ``rgb`` lies in the image (None:
+    it is the image). key: the :class:`EmbeddingKey` of its encoding by the model.
+    """
+
+    rgb: np.ndarray
+    region: ImageRegion | None
+    key: EmbeddingKey
+
+
+def encoder_input(model, image, region=None) -> EncoderInput:
+    """The pixels of ``image`` (or of its ``region``) that ``model`` would encode, and their key,
+    made once: look the key up in a cache, then :func:`encode_through_cache` them."""
+    rgb = to_uint8_rgb(image)
+    area = None if region is None else ImageRegion.within(region, rgb.shape[:2])
+    if area is not None:
+        rgb = area.crop(rgb)
+    if model.version == "v1":
+        key = embedding_key(model, rgb, "float32", resized_shape(*rgb.shape[:2], model.input_side))
+    else:
+        key = embedding_key(model, rgb, _precision(model.use_bfloat16), v2_input_size(model, rgb.shape[:2]))
+    return EncoderInput(rgb, area, key)
+
+
 def cached_encode(model, image, cache: EmbeddingCache, region=None) -> ImageEncoding:
     """``model.encode_image(image, region)``, from ``cache`` when it holds the encoding of these
     pixels by this model at this input size (and put there otherwise). ``image`` and ``region``
     as ``encode_image`` takes them; a region's entry is that of its pixels, wherever they lie."""
-    rgb, area = _pixels_seen(image, region)
-    image_hw = rgb.shape[:2]
+    return encode_through_cache(model, encoder_input(model, image, region), cache)
+
+
+@torch.inference_mode()
+def encode_through_cache(model, seen: EncoderInput, cache: EmbeddingCache) -> ImageEncoding:
+    """:func:`cached_encode` of pixels already prepared by :func:`encoder_input`."""
+    image_hw = seen.rgb.shape[:2]
     if model.version == "v1":
-        key = _key(model, rgb)
-        tensors = cache.get(key, (FEATURES,), model.device)
+        tensors = cache.get(seen.key, (FEATURES,), model.device)
         if tensors is not None:
-            encoding = ImageEncoding(tensors[FEATURES], None, image_hw, key.input_hw)
+            encoding = ImageEncoding(tensors[FEATURES], None, image_hw, seen.key.input_hw)
         else:
-            encoding = model.encode_image(rgb)
-            cache.put(key, {FEATURES: encoding.features_bchw})
+            encoding = model.encode_image(seen.rgb)
+            cache.put(seen.key, {FEATURES: encoding.features_bchw})
     else:
-        input_hw = v2_input_size(model, image_hw)
-        features = _v2_features(model, rgb, input_hw, cache, bfloat16=model.use_bfloat16)
+        features = _v2_features(model, seen.rgb, seen.key, cache)
         # As the image predictor: a single image is a frame with no memory to attend to.
         embedding_bchw = features.features_bchw + model.network.no_mem_embed.view(1, -1, 1, 1)
-        encoding = ImageEncoding(embedding_bchw, features.high_res_features, image_hw, input_hw)
-    encoding.region = area
+        encoding = ImageEncoding(embedding_bchw, features.high_res_features, image_hw, seen.key.input_hw)
+    encoding.region = seen.region
     return encoding
 
 
@@ -60,12 +92,11 @@ def encode_into_cache(model, images, cache: EmbeddingCache) -> int:
     """Puts the encodings of those ``images`` that ``cache`` lacks into it, encoded together in
     one pass as ``model.encode_images`` does (faster on a GPU). Returns how many were encoded.
     Used to encode planes ahead of the user."""
-    missing: dict[EmbeddingKey, object] = {}
+    missing: dict[EmbeddingKey, np.ndarray] = {}
     for image in images:
-        rgb = to_uint8_rgb(image)
-        key = _key(model, rgb)
-        if key not in cache:
-            missing[key] = rgb
+        seen = encoder_input(model, image)
+        if seen.key not in cache:
+            missing[seen.key] = seen.rgb
     if not missing:
         return 0
     if model.version == "v1":
@@ -84,8 +115,7 @@ def encode_into_cache(model, images, cache: EmbeddingCache) -> int:
 def is_cached(model, image, cache: EmbeddingCache, region=None) -> bool:
     """Whether :func:`cached_encode` would find this encoding in ``cache`` (in memory or on
     disk; an entry on disk is not checked until it is read). Counts no lookup."""
-    rgb, _ = _pixels_seen(image, region)
-    return _key(model, rgb) in cache
+    return encoder_input(model, image, region).key in cache
 
 
 @torch.inference_mode()
@@ -95,7 +125,10 @@ def cached_frame_features(
     """A SAM v2 model's float32 features of one frame ((H, W) or (H, W, 3), any dtype) resized to
     ``input_hw``, as the tracker uses them, from ``cache`` when it holds them (always encoded
     without a cache); ``bfloat16``: encoded under bfloat16 autocast (and cached apart)."""
-    return _v2_features(model, to_uint8_rgb(frame), tuple(input_hw), cache, bfloat16=bfloat16)
+    rgb = to_uint8_rgb(frame)
+    if cache is None:
+        return model.encode_features([rgb], tuple(input_hw), bfloat16)
+    return _v2_features(model, rgb, embedding_key(model, rgb, _precision(bfloat16), input_hw), cache)
 
 
 def v2_input_size(model, image_hw: tuple[int, int]) -> tuple[int, int]:
@@ -103,46 +136,36 @@ def v2_input_size(model, image_hw: tuple[int, int]) -> tuple[int, int]:
     return input_size_for(model.input_size, image_hw, model.network.arch.image_encoder.input_size_multiple)
 
 
-def _pixels_seen(image, region) -> tuple:
-    """The 8-bit RGB pixels the encoder sees, and the ``ImageRegion`` they are (None: all)."""
-    rgb = to_uint8_rgb(image)
-    if region is None:
-        return rgb, None
-    area = ImageRegion.within(region, rgb.shape[:2])
-    return area.crop(rgb), area
-
-
-def _key(model, rgb_hw3) -> EmbeddingKey:
-    """The key of a single image's encoding, as ``encode_image`` would make it."""
-    if model.version == "v1":
-        return embedding_key(model, rgb_hw3, "float32", resized_shape(*rgb_hw3.shape[:2], model.input_side))
-    precision = "bfloat16" if model.use_bfloat16 else "float32"
-    return embedding_key(model, rgb_hw3, precision, v2_input_size(model, rgb_hw3.shape[:2]))
-
-
 def embedding_key(model, rgb_hw3, precision: str, input_hw: tuple[int, int]) -> EmbeddingKey:
     return EmbeddingKey(pixels_digest(rgb_hw3), model_digest(model), precision, tuple(int(side) for side in input_hw))
 
 
-def _v2_features(model, rgb_hw3, input_hw: tuple[int, int], cache: EmbeddingCache | None, bfloat16: bool) -> SamV2ImageFeatures:
+def _precision(bfloat16: bool) -> str:
+    return "bfloat16" if bfloat16 else "float32"
+
+
+def _v2_features(model, rgb_hw3, key: EmbeddingKey, cache: EmbeddingCache) -> SamV2ImageFeatures:
+    """The features under ``key`` in ``cache``, or encoded as the key says and put there."""
     network = model.network
     names = (FEATURES, *HIGH_RES) if network.arch.use_high_res_features_in_sam else (FEATURES,)
-    key = None if cache is None else embedding_key(model, rgb_hw3, "bfloat16" if bfloat16 else "float32", input_hw)
-    tensors = None if cache is None else cache.get(key, names, model.device)
+    tensors = cache.get(key, names, model.device)
     if tensors is not None:
         features_bchw = tensors[FEATURES]
         high_res = tuple(tensors[name] for name in HIGH_RES) if len(names) > 1 else None
         return SamV2ImageFeatures(features_bchw, network.image_encoder.neck.position_encoding(features_bchw), high_res)
-    features = model.encode_features([rgb_hw3], input_hw, bfloat16)
-    if cache is None:
-        return features
+    features = model.encode_features([rgb_hw3], key.input_hw, key.precision == "bfloat16")
     cache.put(key, _v2_entry(features, 0))
     return features
 
 
 def _v2_entry(features: SamV2ImageFeatures, index: int) -> dict[str, torch.Tensor]:
-    """The tensors stored for image ``index`` of a batch (copies: an entry holds no batch)."""
-    entry = {FEATURES: features.features_bchw[index : index + 1].clone()}
+    """The tensors stored for image ``index`` of a batch: copies when the batch holds others, so
+    that an entry keeps no more than its own image."""
+
+    def own(tensor_bchw: torch.Tensor) -> torch.Tensor:
+        return tensor_bchw if len(tensor_bchw) == 1 else tensor_bchw[index : index + 1].clone()
+
+    entry = {FEATURES: own(features.features_bchw)}
     if features.high_res_features is not None:
-        entry.update((name, level[index : index + 1].clone()) for name, level in zip(HIGH_RES, features.high_res_features))
+        entry.update((name, own(level)) for name, level in zip(HIGH_RES, features.high_res_features))
     return entry

@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from sam_stack.errors import ImageError
+from sam_stack.models.common.in_place import gradients_wanted
 from sam_stack.models.v2.architecture import (
     PATCH_KERNEL_SIZE,
     PATCH_PADDING,
@@ -98,7 +99,7 @@ class HieraTrunk(nn.Module):
         never cached, so that they reach the parameters.
         """
         params = (self.pos_embed, self.pos_embed_window)
-        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
+        if gradients_wanted(*params):
             return self.position_embedding(height, width)
         key = (
             height,

@@ -155,9 +155,8 @@ class StackTracker:
         self._reader = FrameReader(frames)
         network = model.network
         multiple = network.arch.image_encoder.input_size_multiple
-        self._bfloat16 = model.use_bfloat16
         input_hw = input_size_for(model.input_size, self._reader.frame_hw, multiple)
-        self._steps = VideoSteps(network, input_hw, bfloat16=self._bfloat16)
+        self._steps = VideoSteps(network, input_hw, bfloat16=model.use_bfloat16)
         memory_arch = network.arch.memory
         self._rules = MemoryRules(
             num_memory_frames=memory_arch.num_memory_frames,
@@ -225,7 +224,7 @@ class StackTracker:
         object_id = _checked_object_id(object_id)
         rgb = to_uint8_rgb(image)
         mask_b1hw = self._mask_input(mask, rgb.shape[:2])
-        features = cached_frame_features(self.model, rgb, self._steps.input_hw, self._embedding_cache, self._bfloat16)
+        features = self._encoded(rgb)
         output = self._filled(self._steps.decode_mask_prompt(features, mask_b1hw))
         memory = self._steps.encode_memory(features, output, from_prompt=True)
         prior = FrameMemory(memory.to(MEMORY_DTYPE), output.pointer_bc)
@@ -358,11 +357,16 @@ class StackTracker:
         if frame in self._encodings:
             self._encodings.move_to_end(frame)
             return self._encodings[frame]
-        features = cached_frame_features(self.model, self._reader.read(frame), self._steps.input_hw, self._embedding_cache, self._bfloat16)
+        features = self._encoded(self._reader.read(frame))
         self._encodings[frame] = features
         while len(self._encodings) > self._cached_frames:
             self._encodings.popitem(last=False)
         return features
+
+    def _encoded(self, image) -> SamV2ImageFeatures:
+        """The features of a frame or prior image, as the tracker's steps were set up to use them."""
+        steps = self._steps
+        return cached_frame_features(self.model, image, steps.input_hw, self._embedding_cache, steps.bfloat16)
 
     def _point_prompt(self, points, point_labels, box) -> tuple[torch.Tensor, torch.Tensor]:
         """Points and box, checked as ``model.predict`` checks them -> (1, N, 2) (x, y) in input
