@@ -14,6 +14,7 @@ import pytest
 from qtpy.QtCore import Qt
 
 import sam_stack
+from sam_stack.models import bfloat16_is_fast
 from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint
 from sam_stack._napari.segment_widget import SamStackWidget
 from sam_stack.tasks.display_normalisation import to_display_uint8
@@ -196,6 +197,14 @@ def test_propagation_with_the_real_tracker_gives_what_the_api_gives(make_napari_
     widget.model_panel.start_loading()
     qtbot.waitUntil(lambda: widget.model is not None, timeout=WAIT_MS)
     widget.model.input_size = 128  # the size the tiny model was built for
+    # In float32 the API gives these masks exactly; in bfloat16 a plane's encoding can change by a
+    # rounding step with the batch it was encoded in (the planes encoded ahead), so a pixel may differ.
+    panel = widget.model_panel
+    assert panel.bfloat16.isEnabled()
+    assert panel.bfloat16.isChecked() == widget.model.use_bfloat16 == bfloat16_is_fast("cpu")
+    assert ("bfloat16" in panel.status.text()) == bfloat16_is_fast("cpu")
+    panel.bfloat16.setChecked(False)
+    assert widget.model.use_bfloat16 is False
     widget.labels_combo.choose(labels)
     panel = widget.propagation
     panel.direction.setCurrentText("forward")

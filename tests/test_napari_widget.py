@@ -372,6 +372,13 @@ def test_a_cache_folder_that_cannot_be_made_is_reported_and_nothing_changes(open
     assert widget.embedding_cache is before
 
 
+def test_bfloat16_is_offered_for_sam_2_only(open_widget):
+    viewer, widget = open_widget()
+    assert widget.model.version == "v1"
+    assert not widget.model_panel.bfloat16.isEnabled() and not widget.model_panel.bfloat16.isChecked()
+    assert "bfloat16" not in widget.model_panel.status.text()
+
+
 def test_a_3d_view_asks_for_a_2d_one(open_widget, qtbot):
     viewer, widget = open_widget(np.zeros((3, 32, 32), dtype=np.uint8))
     viewer.dims.ndisplay = 3

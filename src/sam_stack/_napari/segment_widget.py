@@ -135,6 +135,7 @@ class SamStackWidget(QWidget):
         self._preview_timer.timeout.connect(self.update_preview)
 
         self.model_panel.model_changed.connect(self._on_model_changed)
+        self.model_panel.precision_changed.connect(self.schedule_preview)
         self.model_panel.cache_folder_changed.connect(self._on_cache_folder_changed)
         self.image_combo.layer_changed.connect(self._on_image_changed)
         self.points_combo.layer_changed.connect(self._on_prompt_layers_changed)
