@@ -24,7 +24,7 @@ from sam_stack.tasks.embedding_cache_encode import (
     cached_frame_features,
     embedding_key,
     encode_into_cache,
-    is_cached,
+    encoder_input,
     v2_input_size,
 )
 from sam_stack.tasks.embedding_cache_keys import EmbeddingKey
@@ -101,10 +101,10 @@ def test_a_region_is_cached_by_its_pixels_and_keeps_its_place(which, model, mode
     region = (8, 4, 40, 36)
     expected = chosen.encode_image(whole, region=region)
     cache = EmbeddingCache()
-    assert not is_cached(chosen, whole, cache, region)
+    assert encoder_input(chosen, whole, region).key not in cache
     assert_same_encoding(cached_encode(chosen, whole, cache, region), expected)
-    assert is_cached(chosen, whole, cache, region)
-    assert not is_cached(chosen, whole, cache)  # the whole image is other pixels
+    assert encoder_input(chosen, whole, region).key in cache
+    assert encoder_input(chosen, whole).key not in cache  # the whole image is other pixels
     found = cached_encode(chosen, whole, cache, region)
     assert found.region == expected.region
     assert (cache.stats.misses, cache.stats.memory_hits) == (1, 1)
@@ -145,6 +145,29 @@ def test_bfloat16_encodings_are_kept_apart_from_float32_ones(model, tmp_path):
         model.use_bfloat16 = False
     assert cache.stats.misses == 2
     assert len(entry_folders(tmp_path)) == 2
+
+
+def test_a_batch_is_encoded_at_the_precision_its_keys_name(model, monkeypatch):
+    """napari's bfloat16 box may be ticked while planes are being encoded ahead: what is stored
+    under a float32 key must be float32 features all the same."""
+    import sam_stack.tasks.embedding_cache_encode as encode_module
+
+    def key_then_tick_the_box(chosen, picture, region=None):
+        seen = encoder_input(chosen, picture, region)
+        chosen.use_bfloat16 = True
+        return seen
+
+    cache = EmbeddingCache()
+    monkeypatch.setattr(encode_module, "encoder_input", key_then_tick_the_box)
+    try:
+        assert encode_into_cache(model, [image(1), image(2)], cache) == 2
+    finally:
+        model.use_bfloat16 = False
+    monkeypatch.undo()
+    float32 = model.encode_features([np.repeat(image(1)[..., None], 3, axis=2)], (128, 128), bfloat16=False)
+    found = cached_frame_features(model, image(1), (128, 128), cache)
+    assert cache.stats.memory_hits == 1
+    torch.testing.assert_close(found.features_bchw, float32.features_bchw, rtol=1e-5, atol=1e-5)
 
 
 def test_frame_features_equal_the_networks_and_share_entries_with_images(model, tmp_path):

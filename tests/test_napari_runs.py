@@ -199,11 +199,11 @@ def test_propagation_with_the_real_tracker_gives_what_the_api_gives(make_napari_
     widget.model.input_size = 128  # the size the tiny model was built for
     # In float32 the API gives these masks exactly; in bfloat16 a plane's encoding can change by a
     # rounding step with the batch it was encoded in (the planes encoded ahead), so a pixel may differ.
-    panel = widget.model_panel
-    assert panel.bfloat16.isEnabled()
-    assert panel.bfloat16.isChecked() == widget.model.use_bfloat16 == bfloat16_is_fast("cpu")
-    assert ("bfloat16" in panel.status.text()) == bfloat16_is_fast("cpu")
-    panel.bfloat16.setChecked(False)
+    model_panel = widget.model_panel
+    assert model_panel.bfloat16.isEnabled()
+    assert model_panel.bfloat16.isChecked() == widget.model.use_bfloat16 == bfloat16_is_fast("cpu")
+    assert ("bfloat16" in model_panel.status.text()) == bfloat16_is_fast("cpu")
+    model_panel.bfloat16.setChecked(False)
     assert widget.model.use_bfloat16 is False
     widget.labels_combo.choose(labels)
     panel = widget.propagation

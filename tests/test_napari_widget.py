@@ -15,7 +15,7 @@ from qtpy.QtCore import Qt
 
 import sam_stack
 from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint
-from sam_stack.tasks.embedding_cache_encode import cached_encode, is_cached
+from sam_stack.tasks.embedding_cache_encode import cached_encode, encoder_input
 from sam_stack._napari.segment_widget import SamStackWidget
 from sam_stack.tasks.display_normalisation import channels_to_rgb, to_display_uint8
 
@@ -72,7 +72,7 @@ def wait_for_preview(qtbot, widget):
 def encoding_of(widget, pixels, region=None):
     """The widget's encoding of ``pixels`` (or their ``region``); fails if it never encoded
     exactly these pixels."""
-    assert is_cached(widget.model, pixels, widget.embedding_cache, region), "the widget did not encode the expected pixels"
+    assert encoder_input(widget.model, pixels, region).key in widget.embedding_cache, "the widget did not encode the expected pixels"
     return cached_encode(widget.model, pixels, widget.embedding_cache, region)
 
 
@@ -324,7 +324,7 @@ def test_the_planes_next_to_the_previewed_one_are_encoded_ahead(open_widget, qtb
     wait_for_preview(qtbot, widget)  # busy until the planes ahead are encoded too
     cache = widget.embedding_cache
     planes = [to_display_uint8(plane, viewer.layers["image"].contrast_limits) for plane in stack]
-    assert [is_cached(widget.model, plane, cache) for plane in planes] == [True, True, True, False]
+    assert [encoder_input(widget.model, plane).key in cache for plane in planes] == [True, True, True, False]
 
     misses = cache.stats.misses
     viewer.dims.set_current_step(0, 2)
@@ -333,7 +333,7 @@ def test_the_planes_next_to_the_previewed_one_are_encoded_ahead(open_widget, qtb
     assert cache.stats.misses == misses  # plane 2's preview found its encoding ready
     # Encoded in a batch: equal to encoding the plane alone up to float rounding.
     assert_same_prediction(prediction, reference.predict(reference.encode_image(planes[2]), points=[[20, 15]]))
-    assert is_cached(widget.model, planes[3], cache)  # and now the plane after it
+    assert encoder_input(widget.model, planes[3]).key in cache  # and now the plane after it
 
     widget.pre_encode.setChecked(False)
     viewer.dims.set_current_step(0, 0)

@@ -4,4 +4,4 @@ from .bfloat16_support import bfloat16_is_fast
 from .loading import load_model, resolve_device
 from .segment_anything_model import ImageEncoding, Prediction, SegmentAnythingModel
 
-__all__ = ["ImageEncoding", "bfloat16_is_fast", "Prediction", "SegmentAnythingModel", "load_model", "resolve_device"]
+__all__ = ["ImageEncoding", "Prediction", "SegmentAnythingModel", "bfloat16_is_fast", "load_model", "resolve_device"]

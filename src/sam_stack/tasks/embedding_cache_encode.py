@@ -103,19 +103,15 @@ def encode_into_cache(model, images, cache: EmbeddingCache) -> int:
         for key, encoding in zip(missing, model.encode_images(list(missing.values()))):
             cache.put(key, {FEATURES: encoding.features_bchw})
         return len(missing)
-    # Images resized to different input sizes cannot share a pass.
-    for input_hw in {key.input_hw for key in missing}:
-        keys = [key for key in missing if key.input_hw == input_hw]
-        features = model.encode_features([missing[key] for key in keys], input_hw)
+    # Images resized to different input sizes, or encoded at different precisions, cannot share a
+    # pass. Each pass runs at its keys' precision, not the model's setting at this moment, which
+    # napari's bfloat16 box may have changed since the keys were made.
+    for input_hw, precision in {(key.input_hw, key.precision) for key in missing}:
+        keys = [key for key in missing if (key.input_hw, key.precision) == (input_hw, precision)]
+        features = model.encode_features([missing[key] for key in keys], input_hw, precision == "bfloat16")
         for index, key in enumerate(keys):
             cache.put(key, _v2_entry(features, index))
     return len(missing)
-
-
-def is_cached(model, image, cache: EmbeddingCache, region=None) -> bool:
-    """Whether :func:`cached_encode` would find this encoding in ``cache`` (in memory or on
-    disk; an entry on disk is not checked until it is read). Counts no lookup."""
-    return encoder_input(model, image, region).key in cache
 
 
 @torch.inference_mode()
