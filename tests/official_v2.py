@@ -40,13 +40,17 @@ def randomise_(module: torch.nn.Module, seed: int) -> None:
     Matrices and kernels get std 1 / sqrt(fan-in), which keeps activations of order one through
     the network; norm weights (the only 1-D ``weight`` tensors) get 1 + N(0, 0.2^2), so that
     norms do not flip or squash features and the prompts visibly steer the masks; other vectors
-    (biases, embeddings) get std 0.5. The random Fourier matrix of the prompt encoder is left as
-    drawn (its scale is part of the design).
+    (biases, embeddings) get std 0.5. The random Fourier matrices of the prompt encoder get unit
+    Gaussian frequencies, as the official initialisation draws them, from a generator of their own
+    (so that the other tensors stay as this seed has always made them); left as drawn at build
+    time, they made every process build another model.
     """
     generator = torch.Generator().manual_seed(seed)
+    frequencies = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, tensor in module.state_dict().items():
             if name.endswith("positional_encoding_gaussian_matrix"):
+                tensor.copy_(torch.randn(tensor.shape, generator=frequencies))
                 continue
             is_norm_weight = tensor.ndim == 1 and name.endswith(".weight")
             std = tensor[0].numel() ** -0.5 if tensor.ndim > 1 else 0.2 if is_norm_weight else 0.5

@@ -10,7 +10,6 @@ a meaningless overlay. Look at them after a change of the widget.
 from pathlib import Path
 
 import pytest
-import torch
 from napari.settings import get_settings
 
 from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint
@@ -24,7 +23,6 @@ WAIT_MS = 30_000
 def test_screenshots_of_napari_with_the_widget(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(get_settings().application, "gui_notification_level", "none")  # no pop-ups in the pictures
     checkpoint = tmp_path / "sam-random-weights.pth"
-    torch.manual_seed(0)  # the official model draws one matrix from torch's global generator
     save_official_checkpoint(build_official_sam(SMALL_VIT, seed=0), checkpoint)
 
     viewer = make_napari_viewer(show=True)

@@ -30,7 +30,6 @@ FRAME_HW = (48, 64)
 
 
 def load(tmp_path_factory, version: str):
-    torch.manual_seed(0)
     official = build_official_video_predictor(version, image_size=128, seed=11)
     path = tmp_path_factory.mktemp(version) / "model.pt"
     save_official_checkpoint(official, path)

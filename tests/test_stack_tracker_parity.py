@@ -57,7 +57,6 @@ class Pair:
     """An official predictor and our model with the same weights."""
 
     def __init__(self, tmp_path, version: str, image_size: int, seed: int, small: bool = True) -> None:
-        torch.manual_seed(seed)  # the prompt encoder's Fourier matrix is drawn at construction
         self.official = build_official_video_predictor(version, image_size=image_size, seed=seed, small=small)
         path = tmp_path / f"sam2_{version}_{image_size}.pt"
         save_official_checkpoint(self.official, path)
@@ -104,11 +103,12 @@ def official_frames(predictor, state, start=None, reverse=False, before_frame=No
         if item is None:
             return results
         frame, object_ids, logits_k1hw = item
+        # Ties are read off the raw logits: the constraint pushes every loser far below its winner.
+        top_two = logits_k1hw[:, 0].topk(min(2, len(object_ids)), dim=0).values
+        tied = exclusive and len(object_ids) > 1
         if exclusive:
             logits_k1hw = predictor._apply_non_overlapping_constraints(logits_k1hw)
         masks_khw = (logits_k1hw[:, 0] > 0).numpy()
-        top_two = logits_k1hw[:, 0].topk(min(2, len(object_ids)), dim=0).values
-        tied = exclusive and len(object_ids) > 1
         ties_hw = ((top_two[0] > 0) & (top_two[0] - top_two[-1] < TIE_MARGIN)).numpy() if tied else np.zeros(masks_khw.shape[1:], bool)
         results[frame] = (dict(zip(object_ids, masks_khw, strict=True)), ties_hw)
         frame = frame + (-1 if reverse else 1)

@@ -101,7 +101,6 @@ def test_mask_boxes_are_inclusive_pixel_boxes():
 
 
 def test_samurai_tracking_runs_through_a_stack(tmp_path):
-    torch.manual_seed(0)
     official = build_official_video_predictor("v2.1", image_size=128, seed=12)
     save_official_checkpoint(official, tmp_path / "model.pt")
     model = sam_stack.load_model(tmp_path / "model.pt", device="cpu")

@@ -10,7 +10,6 @@ pixel closer than that may fall on either side under any change of summation ord
 
 import numpy as np
 import pytest
-import torch
 
 import sam_stack
 from official_v1 import SMALL_VIT, build_official_sam, save_official_checkpoint

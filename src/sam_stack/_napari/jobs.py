@@ -31,7 +31,7 @@ def predict_on_plane(model, cache, plane, prompts, region=None):
 
 
 def pre_encode(model, cache, planes) -> int:
-    """Encodes those ``planes`` whose encodings ``cache`` lacks, in one batch; returns how many."""
+    """Encodes those ``planes`` whose encodings ``cache`` lacks; returns how many."""
     return encode_into_cache(model, [plane.read_pixels() for plane in planes], cache)
 
 

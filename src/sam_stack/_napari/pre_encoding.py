@@ -2,9 +2,9 @@
 masks at once.
 
 After a preview, the planes one step before and after it, along the axis the user last moved
-(or else the last axis before y and x), are encoded together in one batch (as
-``model.encode_images``: faster on a GPU) into the widget's embedding cache, unless it holds
-them already. One batch runs at a time.
+(or else the last axis before y and x), are encoded into the widget's embedding cache, unless it
+holds them already, each as a click there would encode it (``encode_into_cache``). One job runs
+at a time.
 """
 
 from napari.qt.threading import create_worker
@@ -14,14 +14,14 @@ from .jobs import pre_encode
 
 
 class NeighbourPreEncoder:
-    """Starts one background batch at a time; ``worker`` is the running one, or None."""
+    """Starts one background job at a time; ``worker`` is the running one, or None."""
 
     def __init__(self, viewer) -> None:
         self.viewer = viewer
         self.worker = None
 
     def start(self, model, cache, plane: PlaneSelection) -> None:
-        """Encodes the neighbours of ``plane`` into ``cache`` unless a batch is running already."""
+        """Encodes the neighbours of ``plane`` into ``cache`` unless a job is running already."""
         if self.worker is not None or not plane.index:
             return
         axis = moved_axis(self.viewer, plane)

@@ -12,8 +12,6 @@ folder chosen in the model panel) rather than encoding them again.
 import numpy as np
 from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
 
-import sam_stack
-
 from ..errors import SamStackError
 from .jobs import DIRECTIONS, FramesAlongAxis, propagate
 from .labels_writing import check_label_fits, next_free_label, mask_prompts, paint_tracked_objects

@@ -10,9 +10,7 @@ click in napari, the automatic masks and propagation alike:
   adds it, a tracked frame fuses memories instead), and the two projected finer levels. The
   position encoding depends on the grid's size only and is made again on use.
 
-Either way the result is bit for bit what the model computes without a cache, except for entries
-put by ``encode_into_cache``: several images encoded in one pass equal the single-image
-encodings up to float rounding, as ``model.encode_images`` says.
+Either way the result is bit for bit what the model computes without a cache.
 """
 
 from dataclasses import dataclass
@@ -76,8 +74,7 @@ def encode_through_cache(model, seen: EncoderInput, cache: EmbeddingCache) -> Im
         if tensors is not None:
             encoding = ImageEncoding(tensors[FEATURES], None, image_hw, seen.key.input_hw)
         else:
-            encoding = model.encode_image(seen.rgb)
-            cache.put(seen.key, {FEATURES: encoding.features_bchw})
+            encoding = _encode_v1(model, seen, cache)
     else:
         features = _v2_features(model, seen.rgb, seen.key, cache)
         # As the image predictor: a single image is a frame with no memory to attend to.
@@ -89,29 +86,24 @@ def encode_through_cache(model, seen: EncoderInput, cache: EmbeddingCache) -> Im
 
 @torch.inference_mode()
 def encode_into_cache(model, images, cache: EmbeddingCache) -> int:
-    """Puts the encodings of those ``images`` that ``cache`` lacks into it, encoded together in
-    one pass as ``model.encode_images`` does (faster on a GPU). Returns how many were encoded.
-    Used to encode planes ahead of the user."""
-    missing: dict[EmbeddingKey, np.ndarray] = {}
+    """Puts the encodings of those ``images`` that ``cache`` lacks into it; returns how many were
+    encoded. Used to encode planes ahead of the user.
+
+    Each image is encoded on its own, as a click would encode it: a pass over several images
+    (``model.encode_images``) can round differently, by a step in float32 and more in bfloat16, so
+    an entry made ahead would not be bit for bit the encoding the user would otherwise get. Each
+    is encoded at the precision its key names, which napari's bfloat16 box may change meanwhile."""
+    encoded = 0
     for image in images:
         seen = encoder_input(model, image)
-        if seen.key not in cache:
-            missing[seen.key] = seen.rgb
-    if not missing:
-        return 0
-    if model.version == "v1":
-        for key, encoding in zip(missing, model.encode_images(list(missing.values()))):
-            cache.put(key, {FEATURES: encoding.features_bchw})
-        return len(missing)
-    # Images resized to different input sizes, or encoded at different precisions, cannot share a
-    # pass. Each pass runs at its keys' precision, not the model's setting at this moment, which
-    # napari's bfloat16 box may have changed since the keys were made.
-    for input_hw, precision in {(key.input_hw, key.precision) for key in missing}:
-        keys = [key for key in missing if (key.input_hw, key.precision) == (input_hw, precision)]
-        features = model.encode_features([missing[key] for key in keys], input_hw, precision == "bfloat16")
-        for index, key in enumerate(keys):
-            cache.put(key, _v2_entry(features, index))
-    return len(missing)
+        if seen.key in cache:
+            continue
+        if model.version == "v1":
+            _encode_v1(model, seen, cache)
+        else:
+            _encode_v2(model, seen.rgb, seen.key, cache)
+        encoded += 1
+    return encoded
 
 
 @torch.inference_mode()
@@ -149,19 +141,27 @@ def _v2_features(model, rgb_hw3, key: EmbeddingKey, cache: EmbeddingCache) -> Sa
         features_bchw = tensors[FEATURES]
         high_res = tuple(tensors[name] for name in HIGH_RES) if len(names) > 1 else None
         return SamV2ImageFeatures(features_bchw, network.image_encoder.neck.position_encoding(features_bchw), high_res)
+    return _encode_v2(model, rgb_hw3, key, cache)
+
+
+def _encode_v1(model, seen: EncoderInput, cache: EmbeddingCache) -> ImageEncoding:
+    """A SAM v1 model's encoding of ``seen``, put into ``cache`` without looking there first."""
+    encoding = model.encode_image(seen.rgb)
+    cache.put(seen.key, {FEATURES: encoding.features_bchw})
+    return encoding
+
+
+def _encode_v2(model, rgb_hw3, key: EmbeddingKey, cache: EmbeddingCache) -> SamV2ImageFeatures:
+    """A SAM v2 model's features of ``rgb_hw3`` encoded as ``key`` says, put into ``cache``
+    without looking there first."""
     features = model.encode_features([rgb_hw3], key.input_hw, key.precision == "bfloat16")
-    cache.put(key, _v2_entry(features, 0))
+    cache.put(key, _v2_entry(features))
     return features
 
 
-def _v2_entry(features: SamV2ImageFeatures, index: int) -> dict[str, torch.Tensor]:
-    """The tensors stored for image ``index`` of a batch: copies when the batch holds others, so
-    that an entry keeps no more than its own image."""
-
-    def own(tensor_bchw: torch.Tensor) -> torch.Tensor:
-        return tensor_bchw if len(tensor_bchw) == 1 else tensor_bchw[index : index + 1].clone()
-
-    entry = {FEATURES: own(features.features_bchw)}
+def _v2_entry(features: SamV2ImageFeatures) -> dict[str, torch.Tensor]:
+    """The tensors stored for the features of one image."""
+    entry = {FEATURES: features.features_bchw}
     if features.high_res_features is not None:
-        entry.update((name, own(level)) for name, level in zip(HIGH_RES, features.high_res_features))
+        entry.update(zip(HIGH_RES, features.high_res_features))
     return entry
